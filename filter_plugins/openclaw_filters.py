@@ -1,0 +1,101 @@
+"""Filters shared by the openclaw roles: semver range checks and name mapping.
+
+Pure functions, unit-tested in tests/unit/filters/.
+"""
+
+import re
+
+from ansible.errors import AnsibleFilterError
+
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
+_COMPARATOR_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*(v?\d+(?:\.\d+){0,2})$")
+
+
+def _parse(version, what="version"):
+    if not isinstance(version, str):
+        raise AnsibleFilterError(f"{what} must be a string like '24.16.0', got {type(version).__name__}: {version!r}")
+    m = _VERSION_RE.match(version.strip())
+    if not m:
+        raise AnsibleFilterError(f"{what} {version!r} is not a semantic version like '24.16.0'")
+    return tuple(int(x) for x in m.groups())
+
+
+def _pad(partial):
+    parts = [int(x) for x in partial.lstrip("v").split(".")]
+    return tuple(parts + [0] * (3 - len(parts))), len(parts)
+
+
+def _satisfies_comparator(ver, comp):
+    m = _COMPARATOR_RE.match(comp)
+    if not m:
+        raise AnsibleFilterError(f"unsupported version comparator {comp!r}")
+    op, bound = m.group(1) or "=", m.group(2)
+    ref, given = _pad(bound)
+    if op == ">=":
+        return ver >= ref
+    if op == ">":
+        return ver > ref
+    if op == "<=":
+        return ver <= ref
+    if op == "<":
+        return ver < ref
+    if op == "^":
+        upper = (ref[0] + 1, 0, 0) if ref[0] else (0, ref[1] + 1, 0)
+        return ref <= ver < upper
+    if op == "~":
+        upper = (ref[0], ref[1] + 1, 0) if given >= 2 else (ref[0] + 1, 0, 0)
+        return ref <= ver < upper
+    # "=" with a partial version ("24") means any 24.x.y
+    return ver[:given] == ref[:given]
+
+
+def semver_satisfies(version, version_range):
+    """True when `version` satisfies an npm-style `engines` range.
+
+    Supports the subset npm packages use for `engines.node`: space-separated
+    comparators (AND) joined by `||` (OR), with >=, >, <=, <, =, ^ and ~.
+    Example: '24.21.0' | semver_satisfies('>=24.16.0 <25 || >=26.1.0') -> True
+    """
+    ver = _parse(version)
+    if not isinstance(version_range, str) or not version_range.strip():
+        raise AnsibleFilterError(f"version range must be a non-empty string, got {version_range!r}")
+    for alternative in version_range.split("||"):
+        comparators = re.findall(r"(?:>=|<=|>|<|=|\^|~)?\s*v?\d+(?:\.\d+){0,2}", alternative)
+        if not comparators:
+            raise AnsibleFilterError(f"cannot parse version range {version_range!r}")
+        if all(_satisfies_comparator(ver, c.replace(" ", "")) for c in comparators):
+            return True
+    return False
+
+
+_NODE_ARCH = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "arm64": "arm64", "armv7l": "armv7l"}
+
+
+def node_arch(machine):
+    """Map an Ansible `ansible_architecture` to the Node.js distribution arch name."""
+    try:
+        return _NODE_ARCH[machine]
+    except (KeyError, TypeError):
+        raise AnsibleFilterError(
+            f"no Node.js Linux build for architecture {machine!r}; supported: {', '.join(sorted(_NODE_ARCH))}"
+        ) from None
+
+
+def sha256_from_shasums(text, filename):
+    """Pick the sha256 of `filename` out of a SHASUMS256.txt body."""
+    if not isinstance(text, str):
+        raise AnsibleFilterError(f"SHASUMS256 content must be a string, got {type(text).__name__}")
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[1].lstrip("*") == filename and re.fullmatch(r"[0-9a-f]{64}", parts[0]):
+            return parts[0]
+    raise AnsibleFilterError(f"{filename} is not listed in SHASUMS256.txt: refusing an unverified download")
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "semver_satisfies": semver_satisfies,
+            "node_arch": node_arch,
+            "sha256_from_shasums": sha256_from_shasums,
+        }

@@ -1,0 +1,182 @@
+#!/usr/bin/python
+"""Ansible module: probe an OpenClaw gateway's health endpoints."""
+
+DOCUMENTATION = r"""
+---
+module: openclaw_health
+short_description: Probe an OpenClaw gateway's /healthz, /readyz and /startupz
+description:
+  - Probes the gateway's unauthenticated probe endpoints on the host and parses their JSON.
+    An HTML answer with status 200 (what the gateway returns for unknown paths) is not healthy.
+  - Optionally waits until the gateway is ready and reports an expected version.
+  - Never changes anything.
+  - On an unhealthy gateway it fails with one sentence saying what is failing, the C(failing) list,
+    and the tail of the gateway log when O(log_file) is given.
+version_added: "0.1.0"
+author: openclaw-ops
+options:
+  host:
+    description: Address the gateway listens on.
+    type: str
+    default: 127.0.0.1
+  port:
+    description: Gateway port.
+    type: int
+    default: 18789
+  timeout:
+    description: Seconds per HTTP request.
+    type: float
+    default: 5.0
+  wait:
+    description: Keep probing until healthy or until O(wait_timeout) passes.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to keep probing when O(wait=true).
+    type: int
+    default: 120
+  interval:
+    description: Seconds between probes while waiting.
+    type: float
+    default: 1.0
+  expect_version:
+    description: Fail unless C(/startupz) reports this version.
+    type: str
+  log_file:
+    description: Gateway log file whose tail is returned on failure.
+    type: path
+  log_lines:
+    description: Number of log lines returned on failure.
+    type: int
+    default: 20
+  fail_on_unhealthy:
+    description: Fail the task when the gateway is unhealthy; with V(false) only report.
+    type: bool
+    default: true
+attributes:
+  check_mode:
+    support: full
+    description: The module only reads; it behaves the same in check mode.
+  diff_mode:
+    support: none
+notes:
+  - Runs on the target with the Python standard library and Ansible's module_utils only.
+"""
+
+EXAMPLES = r"""
+- name: Wait until the gateway is ready and runs the pinned version
+  openclaw_health:
+    wait: true
+    wait_timeout: 120
+    expect_version: "2026.9.6"
+    log_file: /var/log/openclaw/openclaw.log
+
+- name: Report without failing
+  openclaw_health:
+    fail_on_unhealthy: false
+  register: health
+"""
+
+RETURN = r"""
+healthy:
+  description: Live, ready, started, reachable and (if asked) the expected version.
+  returned: always
+  type: bool
+  sample: true
+live:
+  description: C(/healthz) answered C({"ok":true,"status":"live"}).
+  returned: always
+  type: bool
+  sample: true
+ready:
+  description: C(/readyz) answered 200 with C(ready=true).
+  returned: always
+  type: bool
+  sample: true
+started:
+  description: C(/startupz) answered C(status=started).
+  returned: always
+  type: bool
+  sample: true
+version:
+  description: Version reported by C(/startupz).
+  returned: always
+  type: str
+  sample: "2026.9.6"
+uptime_ms:
+  description: Gateway uptime in milliseconds as reported by the gateway.
+  returned: always
+  type: int
+  sample: 34210
+failing:
+  description: Readiness checks the gateway reports as failing.
+  returned: always
+  type: list
+  elements: str
+  sample: ["startup-sidecars"]
+problems:
+  description: What is wrong, in words; empty when healthy.
+  returned: always
+  type: list
+  elements: str
+  sample: ["/healthz connection refused"]
+status:
+  description: HTTP status per endpoint (-1 when there was no answer).
+  returned: always
+  type: dict
+  sample: {"/healthz": 200, "/readyz": 503, "/startupz": 200}
+attempts:
+  description: Probe rounds made.
+  returned: always
+  type: int
+  sample: 7
+elapsed:
+  description: Seconds spent probing.
+  returned: always
+  type: float
+  sample: 6.41
+log_tail:
+  description: Last lines of O(log_file), only when unhealthy.
+  returned: when unhealthy and O(log_file) is set
+  type: list
+  elements: str
+  sample: ["2026-11-26T06:39:37Z [gateway] ready"]
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.openclaw_probe import probe_argument_spec, tail_file, wait_for
+
+
+def main():
+    spec = probe_argument_spec()
+    spec.update(
+        wait=dict(type="bool", default=False),
+        wait_timeout=dict(type="int", default=120),
+        interval=dict(type="float", default=1.0),
+        expect_version=dict(type="str"),
+        log_file=dict(type="path"),
+        log_lines=dict(type="int", default=20),
+        fail_on_unhealthy=dict(type="bool", default=True),
+    )
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    p = module.params
+    summary = wait_for(
+        module, p["host"], p["port"], p["timeout"],
+        wait_timeout=p["wait_timeout"] if p["wait"] else 0,
+        interval=p["interval"], expect_version=p["expect_version"],
+    )
+    summary.pop("raw", None)
+    summary.pop("errors", None)
+    result = dict(changed=False, healthy=not summary["problems"], **summary)
+    if result["healthy"]:
+        module.exit_json(**result)
+    result["log_tail"] = tail_file(p["log_file"], p["log_lines"])
+    waited = f" after {summary['elapsed']:g} s" if p["wait"] else ""
+    msg = f"OpenClaw gateway on {p['host']}:{p['port']} is unhealthy{waited}: {'; '.join(summary['problems'])}."
+    if p["fail_on_unhealthy"]:
+        module.fail_json(msg=msg, **result)
+    module.exit_json(msg=msg, **result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Shared probe code for the openclaw modules (runs on the target: stdlib + Ansible module_utils only).
+
+The gateway's probe endpoints answer JSON, but any unknown path returns the Control UI's
+HTML with status 200, so a probe must parse JSON and never trust the status code alone.
+"""
+
+import json
+import time
+
+from ansible.module_utils.urls import fetch_url
+
+PROBE_PATHS = ("/healthz", "/readyz", "/startupz")
+
+
+def probe_argument_spec():
+    """Options every probing module shares."""
+    return dict(
+        host=dict(type="str", default="127.0.0.1"),
+        port=dict(type="int", default=18789),
+        timeout=dict(type="float", default=5.0),
+    )
+
+
+def fetch_json(module, url, timeout):
+    """GET `url`; return a dict with status, json (or None), and error (one clear phrase or None)."""
+    resp, info = fetch_url(module, url, method="GET", timeout=timeout, force=True, use_proxy=False)
+    status = info.get("status", -1)
+    body = b""
+    if resp is not None:
+        try:
+            body = resp.read()
+        except Exception as exc:  # a reset mid-body is a failed probe, not a crash
+            return dict(status=status, json=None, error=f"read failed: {exc}")
+    elif info.get("body"):
+        body = info["body"]
+    if status == -1:
+        msg = str(info.get("msg", "no answer"))
+        if "timed out" in msg.lower():
+            return dict(status=status, json=None, error=f"timed out after {timeout:g} s")
+        if "refused" in msg.lower():
+            return dict(status=status, json=None, error="connection refused")
+        return dict(status=status, json=None, error=msg)
+    try:
+        data = json.loads(body.decode("utf-8", "replace")) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        kind = "HTML" if body.lstrip()[:1] == b"<" else "non-JSON"
+        return dict(status=status, json=None, error=f"answered {kind} with status {status}, not the gateway's JSON")
+    return dict(status=status, json=data, error=None)
+
+
+def probe_gateway(module, host, port, timeout):
+    """Probe the three endpoints once and evaluate them.
+
+    Returns a dict: live, ready, started, version, uptime_ms, failing (list), errors (dict path->phrase),
+    status (dict path->HTTP status), and raw JSON per path.
+    """
+    base = f"http://{host}:{port}"
+    raw, errors, status = {}, {}, {}
+    for path in PROBE_PATHS:
+        res = fetch_json(module, base + path, timeout)
+        status[path] = res["status"]
+        raw[path] = res["json"]
+        if res["error"]:
+            errors[path] = res["error"]
+            if res["error"] in ("connection refused",) or res["error"].startswith("timed out"):
+                # the other endpoints will fail the same way; do not wait for each
+                for rest in PROBE_PATHS:
+                    errors.setdefault(rest, res["error"])
+                    status.setdefault(rest, res["status"])
+                    raw.setdefault(rest, None)
+                break
+    return evaluate(raw, errors, status)
+
+
+def evaluate(raw, errors, status):
+    """Turn parsed endpoint answers into the health summary (pure; unit-tested)."""
+    healthz = raw.get("/healthz") or {}
+    readyz = raw.get("/readyz") or {}
+    startupz = raw.get("/startupz") or {}
+    live = healthz.get("ok") is True and healthz.get("status") == "live"
+    ready = readyz.get("ready") is True and status.get("/readyz") == 200
+    started = startupz.get("ok") is True and startupz.get("status") == "started"
+    failing = readyz.get("failing") if isinstance(readyz.get("failing"), list) else []
+    return dict(
+        live=live,
+        ready=ready,
+        started=started,
+        version=startupz.get("version"),
+        uptime_ms=startupz.get("uptimeMs", readyz.get("uptimeMs")),
+        failing=[str(f) for f in failing],
+        errors=dict(errors),
+        status=dict(status),
+        raw=dict(raw),
+    )
+
+
+def problems(summary, expect_version=None):
+    """List what is wrong with a health summary, in words; empty when healthy."""
+    out = []
+    errs = summary["errors"]
+    if errs:
+        seen = []
+        for path in PROBE_PATHS:
+            err = errs.get(path)
+            if err and err not in seen:
+                seen.append(err)
+                out.append(f"{path} {err}")
+    else:
+        if not summary["live"]:
+            out.append("/healthz does not report live")
+        if not summary["ready"]:
+            failing = ", ".join(summary["failing"]) or "no detail"
+            out.append(f"/readyz not ready (failing: {failing})")
+        if not summary["started"]:
+            out.append("/startupz does not report started")
+    if expect_version and summary.get("version") and summary["version"] != expect_version:
+        out.append(f"version {summary['version']} running, {expect_version} expected")
+    return out
+
+
+def wait_for(module, host, port, timeout, wait_timeout, interval, expect_version=None, clock=time):
+    """Probe until healthy (and the expected version) or until `wait_timeout` seconds pass."""
+    start = clock.monotonic()
+    attempts = 0
+    while True:
+        attempts += 1
+        summary = probe_gateway(module, host, port, timeout)
+        issues = problems(summary, expect_version)
+        elapsed = clock.monotonic() - start
+        if not issues or elapsed >= wait_timeout:
+            summary.update(attempts=attempts, elapsed=round(elapsed, 2), problems=issues)
+            return summary
+        clock.sleep(min(interval, max(0.0, wait_timeout - elapsed)))
+
+
+def tail_file(path, lines=20, max_bytes=65536):
+    """Last `lines` lines of a text file, or [] when unreadable (used only for failure context)."""
+    if not path:
+        return []
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, 2)
+            size = fh.tell()
+            fh.seek(max(0, size - max_bytes))
+            data = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return data.splitlines()[-lines:]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the local Debian 12 systemd test-host image (no registry is reachable,
+# so the image is made with debootstrap and imported). Cached: the image tag is a
+# hash of this recipe, so it is rebuilt only when the recipe or the machine's
+# extra CA certificates change. Prints the image name on stdout.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/molecule/containers.conf}"
+"$here/scripts/podman-conf.sh" >&2
+PKGS="systemd,systemd-sysv,libpam-systemd,dbus,dbus-user-session,python3,python3-apt,sudo,ca-certificates,logrotate,iproute2,procps,xz-utils"
+mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+mirror=${mirror:-http://deb.debian.org/debian}
+cas=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum | cut -c1-8)
+tag=$( { sed -n '/^PKGS=/p;/^# recipe/,$p' "$0"; echo "$cas"; } | sha256sum | cut -c1-12)
+image="localhost/openclaw-ops-host:${tag}"
+if podman image exists "$image"; then echo "$image"; exit 0; fi
+echo "building $image from $mirror" >&2
+# recipe
+rootfs=$(mktemp -d /var/tmp/openclaw-host.XXXXXX); trap 'rm -rf "$rootfs"' EXIT
+debootstrap --variant=minbase --include="$PKGS" bookworm "$rootfs" "$mirror" >&2
+: > "$rootfs/etc/machine-id"; rm -f "$rootfs/var/lib/dbus/machine-id"
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  chroot "$rootfs" update-ca-certificates >&2
+fi
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+tar -C "$rootfs" --numeric-owner -c . | podman import \
+  --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
+  --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >&2
+podman tag "$image" localhost/openclaw-ops-host:latest
+echo "$image"

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what this controller needs to run disposable systemd test hosts and
+# validate rendered files (see docs/test-hosts.md facts). Idempotent: a package
+# already present is not reinstalled, and apt runs only when something is missing.
+set -euo pipefail
+PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
+      xz-utils curl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "prepare-machine: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "prepare-machine: all machine packages present"
+fi
