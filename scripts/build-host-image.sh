@@ -5,7 +5,7 @@
 # extra CA certificates change. Prints the image name on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/molecule/containers.conf}"
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 "$here/scripts/podman-conf.sh" >&2
 PKGS="systemd,systemd-sysv,libpam-systemd,dbus,dbus-user-session,python3,python3-apt,sudo,ca-certificates,logrotate,iproute2,procps,xz-utils"
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)

@@ -3,7 +3,7 @@
 # Usage: sandbox.sh up [N] | down [N]
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/molecule/containers.conf}"
+export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 action=${1:-up}; n=${2:-1}
 image=$("$here/scripts/build-host-image.sh")
 mkdir -p "$here/.cache/npm"
