@@ -26,13 +26,14 @@ def fetch_json(module, url, timeout):
     resp, info = fetch_url(module, url, method="GET", timeout=timeout, force=True, use_proxy=False)
     status = info.get("status", -1)
     body = b""
-    if resp is not None:
+    if info.get("body"):
+        # error statuses (the gateway's 503 while not ready) carry their JSON here
+        body = info["body"]
+    elif resp is not None:
         try:
             body = resp.read()
         except Exception as exc:  # a reset mid-body is a failed probe, not a crash
             return dict(status=status, json=None, error=f"read failed: {exc}")
-    elif info.get("body"):
-        body = info["body"]
     if status == -1:
         msg = str(info.get("msg", "no answer"))
         if "timed out" in msg.lower():

@@ -1,0 +1,67 @@
+# openclaw-ops: two entry points.
+#   make sandbox   set up this machine, start a sandbox host, deploy the real gateway, print readiness
+#   make test      lint, unit tests, integration tests and the Molecule scenarios (what CI runs)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := $(CURDIR)/.venv
+NODE_VERSION := 24.21.0
+NPM_VERSION := 11.6.2
+SANDBOX_HOSTS ?= 1
+export CONTAINERS_CONF := $(CURDIR)/.cache/containers.conf
+export PATH := $(VENV)/bin:$(PATH)
+export ANSIBLE_FORCE_COLOR := 0
+export PY_COLORS := 0
+
+.PHONY: setup venv machine image mirror sandbox sandbox-down test lint unit integration molecule bench clean
+
+setup: venv machine image mirror
+
+venv: $(VENV)/.installed
+$(VENV)/.installed: pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+machine:
+	scripts/prepare-machine.sh
+
+image: machine
+	scripts/build-host-image.sh
+
+mirror:
+	scripts/build-node-mirror.sh $(CURDIR)/.cache/node-mirror $(NODE_VERSION) $(NPM_VERSION)
+	mkdir -p $(CURDIR)/.cache/npm
+
+sandbox: setup
+	scripts/sandbox.sh up $(SANDBOX_HOSTS)
+	ansible-playbook deploy.yml -i inventories/sandbox
+	ansible -i inventories/sandbox openclaw -m openclaw_health -a 'expect_version=2026.9.6'
+
+sandbox-down:
+	scripts/sandbox.sh down $(SANDBOX_HOSTS)
+
+lint: venv
+	ansible-lint
+	yamllint -s .
+	ruff check .
+
+unit: venv
+	pytest -q tests/unit
+
+integration: setup
+	pytest -q tests/integration
+
+molecule: setup
+	pytest -q tests/molecule
+
+# Lint first (fast), then every pytest suite in one run so CI reads one closing line.
+test: setup lint
+	pytest -v tests/unit tests/integration tests/molecule
+
+bench: setup
+	bench/deploy.sh
+
+clean:
+	scripts/sandbox.sh down 4 || true
+	rm -rf $(VENV) .cache

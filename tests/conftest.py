@@ -1,0 +1,55 @@
+"""Shared pytest setup: make the project's filters, module_utils and modules importable."""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "filter_plugins"))
+sys.path.insert(0, str(ROOT / "library"))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "integration"))
+
+# Modules import `ansible.module_utils.openclaw_probe`; alias the project's copy there.
+import ansible.module_utils  # noqa: E402
+
+ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
+
+
+class ExitJson(Exception):
+    pass
+
+
+class FailJson(Exception):
+    pass
+
+
+@pytest.fixture
+def run_module(monkeypatch):
+    """Run an Ansible module's main() with `args`; return ('exit'|'fail', result dict)."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    def _exit(self, **kw):
+        raise ExitJson(kw)
+
+    def _fail(self, **kw):
+        raise FailJson(kw)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail)
+
+    def run(main, args, check_mode=False):
+        payload = dict(args, _ansible_check_mode=check_mode, _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
+        monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload})))
+        try:
+            main()
+        except ExitJson as e:
+            return "exit", e.args[0]
+        except FailJson as e:
+            return "fail", e.args[0]
+        raise AssertionError("module returned without exit_json/fail_json")
+
+    return run

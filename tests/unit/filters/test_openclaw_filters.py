@@ -1,0 +1,52 @@
+import pytest
+from ansible.errors import AnsibleFilterError
+from openclaw_filters import node_arch, semver_satisfies, sha256_from_shasums
+
+ENGINES = ">=24.16.0 <25 || >=26.1.0"
+
+
+@pytest.mark.parametrize(
+    "version,ok",
+    [("24.16.0", True), ("24.21.0", True), ("24.15.9", False), ("25.0.0", False), ("26.0.9", False),
+     ("26.1.0", True), ("27.0.0", True), ("22.12.0", False), ("v24.20.0", True)],
+)
+def test_openclaw_engine_range(version, ok):
+    assert semver_satisfies(version, ENGINES) is ok
+
+
+@pytest.mark.parametrize(
+    "version,rng,ok",
+    [("1.2.3", "^1.2.0", True), ("2.0.0", "^1.2.0", False), ("1.3.0", "~1.2.0", False), ("1.2.9", "~1.2", True),
+     ("24.1.0", "24", True), ("25.0.0", "24", False), ("3.0.0", ">2 <=3", True)],
+)
+def test_range_operators(version, rng, ok):
+    assert semver_satisfies(version, rng) is ok
+
+
+def test_bad_version_names_the_value():
+    with pytest.raises(AnsibleFilterError, match="'latest' is not a semantic version"):
+        semver_satisfies("latest", ENGINES)
+    with pytest.raises(AnsibleFilterError, match="must be a string"):
+        semver_satisfies(24, ENGINES)
+
+
+def test_node_arch():
+    assert node_arch("x86_64") == "x64"
+    assert node_arch("aarch64") == "arm64"
+    with pytest.raises(AnsibleFilterError, match="no Node.js Linux build for architecture 's390x'"):
+        node_arch("s390x")
+
+
+SUMS = (
+    "1111111111111111111111111111111111111111111111111111111111111111  node-v24.21.0-linux-arm64.tar.xz\n"
+    "2222222222222222222222222222222222222222222222222222222222222222  node-v24.21.0-linux-x64.tar.xz\n"
+)
+
+
+def test_sha256_from_shasums_picks_the_file():
+    assert sha256_from_shasums(SUMS, "node-v24.21.0-linux-x64.tar.xz") == "2" * 64
+
+
+def test_sha256_from_shasums_refuses_unlisted_file():
+    with pytest.raises(AnsibleFilterError, match="refusing an unverified download"):
+        sha256_from_shasums(SUMS, "node-v24.21.0-linux-ppc64le.tar.xz")
