@@ -53,6 +53,46 @@ options:
     description: Fail the task when the gateway is unhealthy; with V(false) only report.
     type: bool
     default: true
+  deep:
+    description:
+      - Also run the authenticated deep check C(openclaw health --json) through the installed CLI, which reads the
+        token from the secret file through the config's file SecretRef. Returns channel and session counts.
+      - A configured channel that is not connected makes the gateway unhealthy.
+    type: bool
+    default: false
+  cli:
+    description: Path of the installed C(openclaw) CLI (for O(deep)).
+    type: path
+    default: /opt/openclaw/current/node_modules/.bin/openclaw
+  node_bin_dir:
+    description: Directory with the C(node) binary the CLI runs on (for O(deep)).
+    type: path
+  config_path:
+    description: The gateway's C(openclaw.json) (OPENCLAW_CONFIG_PATH, for O(deep)).
+    type: path
+  state_dir:
+    description: The gateway's state directory (OPENCLAW_STATE_DIR, for O(deep)).
+    type: path
+  run_as:
+    description: Run the deep check as this user (the service owner), so nothing it touches becomes root-owned.
+    type: str
+  deep_timeout:
+    description: Seconds the deep check may take (the CLI otherwise hangs 60 s on a down gateway).
+    type: int
+    default: 10
+  unit:
+    description: systemd unit whose processes are measured (resident memory and CPU of every process in its cgroup).
+      Empty to skip.
+    type: str
+    default: openclaw-gateway.service
+  scope:
+    description: Whether O(unit) is a system unit or a user unit of O(user).
+    type: str
+    choices: [system, user]
+    default: system
+  user:
+    description: Login user owning the user unit when O(scope=user).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -135,6 +175,57 @@ elapsed:
   returned: always
   type: float
   sample: 6.41
+memory_bytes:
+  description: Resident memory summed over every process of O(unit).
+  returned: when O(unit) is set and running
+  type: int
+  sample: 838860800
+cpu_seconds:
+  description: CPU time (user+system) summed over the processes of O(unit).
+  returned: when O(unit) is set and running
+  type: float
+  sample: 41.5
+processes:
+  description: Number of processes measured in the unit's cgroup.
+  returned: when O(unit) is set
+  type: int
+  sample: 3
+main_pid:
+  description: MainPID of O(unit) (0 when stopped).
+  returned: when O(unit) is set
+  type: int
+  sample: 4242
+restarts:
+  description: NRestarts of O(unit).
+  returned: when O(unit) is set
+  type: int
+  sample: 0
+active_state:
+  description: ActiveState of O(unit).
+  returned: when O(unit) is set
+  type: str
+  sample: active
+channels_configured:
+  description: Channels configured (deep check).
+  returned: when O(deep=true) and the check succeeded
+  type: int
+  sample: 2
+channels_connected:
+  description: Channels connected (deep check).
+  returned: when O(deep=true) and the check succeeded
+  type: int
+  sample: 2
+channels_disconnected:
+  description: Names of configured channels that are not connected (deep check).
+  returned: when O(deep=true) and the check succeeded
+  type: list
+  elements: str
+  sample: []
+sessions:
+  description: Session count of the default agent (deep check).
+  returned: when O(deep=true) and the check succeeded
+  type: int
+  sample: 12
 log_tail:
   description: Last lines of O(log_file), only when unhealthy.
   returned: when unhealthy and O(log_file) is set
@@ -144,7 +235,27 @@ log_tail:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.openclaw_probe import probe_argument_spec, tail_file, wait_for
+from ansible.module_utils.openclaw_probe import deep_health, probe_argument_spec, tail_file, wait_for
+from ansible.module_utils.openclaw_service import cgroup_pids, process_stats, unit_properties
+
+
+def unit_stats(module, unit, scope, user):
+    props = unit_properties(module, unit, scope, user)
+    stats = dict(main_pid=int(props.get("MainPID") or 0), restarts=int(props.get("NRestarts") or 0),
+                 active_state=props.get("ActiveState", "unknown"))
+    stats.update(process_stats(cgroup_pids(props.get("ControlGroup", ""))))
+    return stats
+
+
+def run_deep(module, p):
+    env = {}
+    if p["node_bin_dir"]:
+        env["PATH"] = p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
+    if p["config_path"]:
+        env["OPENCLAW_CONFIG_PATH"] = p["config_path"]
+    if p["state_dir"]:
+        env["OPENCLAW_STATE_DIR"] = p["state_dir"]
+    return deep_health(module, p["cli"], env, run_as=p["run_as"], timeout_ms=p["deep_timeout"] * 1000)
 
 
 def main():
@@ -157,8 +268,18 @@ def main():
         log_file=dict(type="path"),
         log_lines=dict(type="int", default=20),
         fail_on_unhealthy=dict(type="bool", default=True),
+        deep=dict(type="bool", default=False),
+        cli=dict(type="path", default="/opt/openclaw/current/node_modules/.bin/openclaw"),
+        node_bin_dir=dict(type="path"),
+        config_path=dict(type="path"),
+        state_dir=dict(type="path"),
+        run_as=dict(type="str"),
+        deep_timeout=dict(type="int", default=10),
+        unit=dict(type="str", default="openclaw-gateway.service"),
+        scope=dict(type="str", choices=["system", "user"], default="system"),
+        user=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("scope", "user", ["user"])])
     p = module.params
     summary = wait_for(
         module, p["host"], p["port"], p["timeout"],
@@ -167,6 +288,16 @@ def main():
     )
     summary.pop("raw", None)
     summary.pop("errors", None)
+    if p["unit"]:
+        summary.update(unit_stats(module, p["unit"], p["scope"], p["user"]))
+    if p["deep"] and not summary["problems"]:
+        deep, error = run_deep(module, p)
+        if error:
+            summary["problems"].append(error)
+        else:
+            summary.update(deep)
+            if deep["channels_disconnected"]:
+                summary["problems"].append("channels not connected: " + ", ".join(deep["channels_disconnected"]))
     result = dict(changed=False, healthy=not summary["problems"], **summary)
     if result["healthy"]:
         module.exit_json(**result)

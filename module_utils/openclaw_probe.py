@@ -149,3 +149,62 @@ def tail_file(path, lines=20, max_bytes=65536):
     except OSError:
         return []
     return data.splitlines()[-lines:]
+
+
+def summarize_channels(health):
+    """Count channels configured/connected in `openclaw health --json` output.
+
+    A channel counts as connected when its record says so (`connected: true`), its probe
+    succeeded (`probe.ok`), or its health state is healthy; configured when `configured` is
+    true (records without the key count as configured, since the gateway lists them).
+    """
+    channels = health.get("channels") if isinstance(health, dict) else None
+    if not isinstance(channels, dict):
+        return dict(configured=0, connected=0, disconnected=[])
+    configured, connected, disconnected = 0, 0, []
+    for name, rec in channels.items():
+        rec = rec if isinstance(rec, dict) else {}
+        if rec.get("configured", True) is False:
+            continue
+        configured += 1
+        probe = rec.get("probe") if isinstance(rec.get("probe"), dict) else {}
+        state = str(rec.get("healthState", "")).lower()
+        if rec.get("connected") is True or probe.get("ok") is True or state in ("healthy", "connected", "ok"):
+            connected += 1
+        else:
+            disconnected.append(name)
+    return dict(configured=configured, connected=connected, disconnected=sorted(disconnected))
+
+
+def deep_health(module, cli, env, run_as=None, timeout_ms=10000):
+    """Authenticated deep check through the installed CLI (`openclaw health --json`).
+
+    The CLI reads the token through the config's file SecretRef; running it as the service
+    owner keeps any file it touches owned correctly. Returns (summary or None, error or None).
+    """
+    argv = [cli, "health", "--json", "--timeout", str(int(timeout_ms))]
+    if run_as:
+        runuser = module.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+        argv = [runuser, "-u", run_as, "--"] + argv
+    rc, out, err = module.run_command(argv, environ_update=env)
+    try:
+        data = json.loads(out) if out.strip() else None
+    except ValueError:
+        data = None
+    if rc != 0 or not isinstance(data, dict) or data.get("ok") is not True:
+        detail = ""
+        if isinstance(data, dict) and isinstance(data.get("error"), dict):
+            detail = data["error"].get("message") or data["error"].get("type") or ""
+        lines = (err or out).strip().splitlines()
+        detail = detail or (lines[-1] if lines else f"rc={rc}")
+        return None, f"deep check `openclaw health --json` failed: {detail}"
+    channels = summarize_channels(data)
+    sessions = data.get("sessions") if isinstance(data.get("sessions"), dict) else {}
+    agents = data.get("agents") if isinstance(data.get("agents"), list) else []
+    return dict(
+        channels_configured=channels["configured"],
+        channels_connected=channels["connected"],
+        channels_disconnected=channels["disconnected"],
+        sessions=int(sessions.get("count", 0) or 0),
+        agents=len(agents),
+    ), None
