@@ -23,7 +23,8 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
   cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
   chroot "$rootfs" update-ca-certificates >&2
 fi
-rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+# drop package lists and their binary caches together, so apt modules know to update
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
 tar -C "$rootfs" --numeric-owner -c . | podman import \
   --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
   --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >&2

@@ -4,7 +4,8 @@
 # already present is not reinstalled, and apt runs only when something is missing.
 set -euo pipefail
 PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
-      xz-utils curl ca-certificates bc)
+      xz-utils curl ca-certificates bc
+      prometheus)  # promtool checks the alert rules
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
