@@ -290,6 +290,8 @@ def main():
     summary.pop("errors", None)
     if p["unit"]:
         summary.update(unit_stats(module, p["unit"], p["scope"], p["user"]))
+        if summary["problems"] and summary["active_state"] not in ("active", "unknown"):
+            summary["problems"].insert(0, f"unit {p['unit']} is {summary['active_state']}")
     if p["deep"] and not summary["problems"]:
         deep, error = run_deep(module, p)
         if error:

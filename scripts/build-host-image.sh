@@ -25,6 +25,8 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
 fi
 # drop package lists and their binary caches together, so apt modules know to update
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
+# apt's cache_valid_time reads the lists directory's mtime: make the emptied lists look stale
+touch -d @0 "$rootfs/var/lib/apt/lists"
 tar -C "$rootfs" --numeric-owner -c . | podman import \
   --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
   --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >&2

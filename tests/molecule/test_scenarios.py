@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted(p.parent.name for p in (ROOT / "molecule").glob("*/molecule.yml"))
@@ -17,6 +18,34 @@ def molecule(args, log, env):
     with open(log, "w") as fh:
         res = subprocess.run(["molecule", *args], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, timeout=1800)
     return res.returncode, log.read_text()
+
+
+def scenario_host(scenario):
+    """Container name and group_vars of a scenario, read from its molecule.yml."""
+    conf = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
+    gvars = conf["provisioner"]["inventory"]["group_vars"]["openclaw"]
+    gvars = {k: v for k, v in gvars.items() if "${" not in str(v)}
+    return conf["platforms"][0]["name"], gvars
+
+
+def check_fleet_health(scenario, env, logs):
+    """health.yml passes on the converged host and fails with a clear message once the gateway is stopped."""
+    name, gvars = scenario_host(scenario)
+    inv = logs / f"{scenario}-inventory.yml"
+    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {name: None}, "vars": dict(
+        gvars, ansible_connection="containers.podman.podman", ansible_python_interpreter="/usr/bin/python3")}}))
+    run = lambda: subprocess.run(["ansible-playbook", "health.yml", "-i", str(inv)], cwd=ROOT, env=env,  # noqa: E731
+                                 capture_output=True, text=True, timeout=300)
+    ok = run()
+    assert ok.returncode == 0, ok.stdout[-4000:]
+    assert f"| {name} | OK | 2026.9.6 | True | True |" in ok.stdout
+    ctl = ["systemctl"] if gvars.get("openclaw_gateway_service_scope") == "system" else \
+        ["systemctl", "--user", f"--machine={gvars['openclaw_gateway_login_user']}@"]
+    subprocess.run(["podman", "exec", name, *ctl, "stop", "openclaw-gateway.service"], env=env, check=True)
+    down = run()
+    assert down.returncode != 0, down.stdout[-4000:]
+    assert f"Unhealthy gateways: {name} (unit openclaw-gateway.service is inactive; /healthz connection refused)" \
+        in " ".join(down.stdout.split()), down.stdout[-4000:]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
@@ -37,5 +66,7 @@ def test_molecule_scenario(scenario):
         assert rc == 0, f"--check --diff failed:\n{text[-6000:]}"
         recap = re.findall(r"openclaw-mol-\S+\s*:\s*ok=\d+\s+changed=(\d+)", text)
         assert recap and all(c == "0" for c in recap), f"--check --diff predicts changes:\n{text[-6000:]}"
+
+        check_fleet_health(scenario, env, logs)
     finally:
         molecule(["destroy", "-s", scenario], logs / f"{scenario}-destroy.log", env)

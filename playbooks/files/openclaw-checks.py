@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""The handbook's daily/weekly/monthly checklists, run on a gateway host (stdlib only).
+
+Prints one JSON document: {"period": ..., "results": [{"item", "status", "detail"}]} with
+status PASS, WARN or FAIL per item. Items that cannot be automated are not listed; items
+whose prerequisite is missing (no backups yet, no previous report to compare) say so as WARN
+rather than passing silently. State for trend items is kept in --state-dir.
+"""
+
+import argparse
+import glob
+import gzip
+import json
+import os
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+LEVELS = {"ERROR", "FATAL"}
+
+
+class Ctx:
+    def __init__(self, cfg):
+        self.cfg = cfg
+        self.results = []
+
+    def add(self, item, status, detail):
+        self.results.append({"item": item, "status": status, "detail": detail})
+
+    def cli(self, *args, timeout=90):
+        """Run the installed openclaw CLI as the service owner; (rc, parsed JSON or None, text)."""
+        c = self.cfg
+        argv = [c["cli"], *args]
+        if c.get("run_as"):
+            argv = ["runuser", "-u", c["run_as"], "--"] + argv
+        env = dict(os.environ, PATH=c["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+                   OPENCLAW_CONFIG_PATH=c["config_path"], OPENCLAW_STATE_DIR=c["state_dir"])
+        try:
+            res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd="/")
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return -1, None, str(exc)
+        try:
+            data = json.loads(res.stdout)
+        except ValueError:
+            data = None
+        return res.returncode, data, (res.stdout + res.stderr).strip()
+
+
+def get_json(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        try:
+            return e.code, json.loads(e.read())
+        except ValueError:
+            return e.code, None
+    except (OSError, ValueError):
+        return -1, None
+
+
+def unit_state(cfg):
+    argv = ["systemctl"]
+    if cfg["scope"] == "user":
+        argv += ["--user", f"--machine={cfg['user']}@"]
+    out = subprocess.run(argv + ["show", cfg["unit"], "--property=ActiveState,ControlGroup,NRestarts"],
+                         capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def memory_bytes(control_group):
+    total = 0
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
+        pids = set()
+        for d, _s, files in os.walk(os.path.join(root, control_group.lstrip("/"))):
+            if "cgroup.procs" in files:
+                with open(os.path.join(d, "cgroup.procs")) as fh:
+                    pids.update(int(x) for x in fh.read().split())
+        if pids:
+            for pid in pids:
+                try:
+                    with open(f"/proc/{pid}/status") as fh:
+                        total += next(int(x.split()[1]) * 1024 for x in fh if x.startswith("VmRSS:"))
+                except (OSError, StopIteration):
+                    pass
+            return total
+    return 0
+
+
+def log_records(log_file):
+    for f in sorted(glob.glob(log_file + "-*")) + [log_file]:
+        opener = gzip.open if f.endswith(".gz") else open
+        try:
+            with opener(f, "rt", errors="replace") as fh:
+                for line in fh:
+                    try:
+                        meta = json.loads(line).get("_meta", {})
+                    except (ValueError, AttributeError):
+                        continue
+                    yield str(meta.get("date", "")), str(meta.get("logLevelName", "")).upper()
+        except OSError:
+            continue
+
+
+def iso(ts):
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ts))
+
+
+def load_state(cfg, name):
+    try:
+        with open(os.path.join(cfg["state_dir_ops"], name)) as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return None
+
+
+def save_state(cfg, name, data):
+    os.makedirs(cfg["state_dir_ops"], exist_ok=True)
+    tmp = os.path.join(cfg["state_dir_ops"], f".{name}.tmp")
+    with open(tmp, "w") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, os.path.join(cfg["state_dir_ops"], name))
+
+
+# --- daily ---------------------------------------------------------------------
+def daily(ctx):
+    cfg = ctx.cfg
+    props = unit_state(cfg)
+    _s, live = get_json(f"http://127.0.0.1:{cfg['port']}/healthz")
+    rs, ready = get_json(f"http://127.0.0.1:{cfg['port']}/readyz")
+    if props.get("ActiveState") == "active" and live and live.get("ok") is True:
+        ok_ready = bool(ready and ready.get("ready") is True and rs == 200)
+        ctx.add("gateway process running", "PASS" if ok_ready else "WARN",
+                f"{cfg['unit']} active, live" + ("" if ok_ready else f", not ready: {(ready or {}).get('failing')}"))
+    else:
+        ctx.add("gateway process running", "FAIL", f"{cfg['unit']} is {props.get('ActiveState', 'unknown')}, /healthz not live")
+
+    rc, data, text = ctx.cli("health", "--json", "--timeout", "10000", timeout=40)
+    if data and data.get("ok") is True and isinstance(data.get("channels"), dict):
+        chans = {k: v for k, v in data["channels"].items() if not (isinstance(v, dict) and v.get("configured") is False)}
+        down = [k for k, v in chans.items() if not (isinstance(v, dict) and (
+            v.get("connected") is True or (v.get("probe") or {}).get("ok") is True
+            or str(v.get("healthState", "")).lower() in ("healthy", "connected", "ok")))]
+        ctx.add("all configured channels connected", "FAIL" if down else "PASS",
+                f"{len(chans) - len(down)}/{len(chans)} connected" + (f"; down: {', '.join(sorted(down))}" if down else ""))
+    else:
+        ctx.add("all configured channels connected", "WARN", f"deep check failed (rc={rc}): {text[-200:]}")
+
+    since = iso(time.time() - 86400)
+    errors = sum(1 for d, lv in log_records(cfg["log_file"]) if d >= since and lv in LEVELS)
+    status = "PASS" if errors == 0 else ("WARN" if errors <= cfg["error_log_fail_threshold"] else "FAIL")
+    ctx.add("no severe errors in the last 24 h", status, f"{errors} ERROR/FATAL lines since {since}Z")
+
+    rc, data, text = ctx.cli("pairing", "list", "--json", timeout=40)
+    if rc == 0 and data is not None:
+        pending = data if isinstance(data, list) else data.get("requests", data.get("pending", []))
+        n = len(pending) if isinstance(pending, list) else 0
+        ctx.add("pending pairing requests handled", "PASS" if n == 0 else "WARN", f"{n} pending")
+    else:
+        ctx.add("pending pairing requests handled", "WARN", f"`openclaw pairing list --json` failed: {text[-200:]}")
+
+    mem = memory_bytes(props.get("ControlGroup", "")) if props.get("ControlGroup") else 0
+    mb = mem / 1048576
+    status = "PASS" if mem < cfg["memory_warn_bytes"] else ("WARN" if mem < cfg["memory_fail_bytes"] else "FAIL")
+    if mem == 0:
+        status = "FAIL"
+    ctx.add("memory within range", status, f"{mb:.0f} MB over all unit processes (warn {cfg['memory_warn_bytes'] // 1048576} MB)")
+    return mem
+
+
+# --- weekly --------------------------------------------------------------------
+def weekly(ctx):
+    cfg = ctx.cfg
+    props = unit_state(cfg)
+    mem = memory_bytes(props.get("ControlGroup", "")) if props.get("ControlGroup") else 0
+    prev = load_state(ctx.cfg, "weekly.json")
+    if prev and prev.get("memory_bytes"):
+        growth = (mem - prev["memory_bytes"]) / prev["memory_bytes"]
+        ctx.add("resource usage trend", "WARN" if growth > 0.25 else "PASS",
+                f"memory {mem // 1048576} MB vs {prev['memory_bytes'] // 1048576} MB on {prev['at']} ({growth:+.0%}); "
+                f"restarts {props.get('NRestarts', '?')}")
+    else:
+        ctx.add("resource usage trend", "WARN", f"first run: baseline {mem // 1048576} MB recorded, trend from next week")
+
+    per_day = {}
+    since = iso(time.time() - 7 * 86400)
+    for d, lv in log_records(cfg["log_file"]):
+        if d >= since and lv in LEVELS:
+            per_day[d[:10]] = per_day.get(d[:10], 0) + 1
+    days = [per_day.get(iso(time.time() - i * 86400)[:10], 0) for i in range(6, -1, -1)]
+    rising = days[-1] > 0 and days[-1] > 2 * max(1, sum(days[:-1]) / 6)
+    ctx.add("error log statistics and trend", "WARN" if rising else "PASS", f"ERROR/FATAL per day, oldest first: {days}")
+
+    archives = sorted(glob.glob(os.path.join(cfg["backup_dir"], "*.tar*")), key=os.path.getmtime)
+    if not archives:
+        ctx.add("backup integrity", "WARN", f"no backup archives in {cfg['backup_dir']}")
+    else:
+        latest = archives[-1]
+        rc, _d, text = ctx.cli("backup", "verify", latest, timeout=300)
+        ctx.add("backup integrity", "PASS" if rc == 0 else "FAIL", f"{os.path.basename(latest)}: {text[-200:]}")
+
+    pkg_dir = os.path.realpath(os.path.join(os.path.dirname(cfg["cli"]), "..", ".."))
+    npm = os.path.join(cfg["node_bin_dir"], "npm")
+    try:
+        res = subprocess.run([npm, "audit", "--omit=dev", "--json", "--prefix", pkg_dir], capture_output=True, text=True,
+                             timeout=180, env=dict(os.environ, PATH=cfg["node_bin_dir"] + ":/usr/bin:/bin",
+                                                    NODE_EXTRA_CA_CERTS=cfg.get("ca_bundle", "")))
+        vul = json.loads(res.stdout).get("metadata", {}).get("vulnerabilities", {})
+        crit, high = vul.get("critical", 0), vul.get("high", 0)
+        ctx.add("dependency security scan", "FAIL" if crit else ("WARN" if high else "PASS"),
+                "npm audit: " + ", ".join(f"{k}={v}" for k, v in sorted(vul.items())))
+    except (OSError, subprocess.TimeoutExpired, ValueError, AttributeError) as exc:
+        ctx.add("dependency security scan", "WARN", f"npm audit unavailable: {exc}")
+
+    rc, data, text = ctx.cli("config", "validate", "--json", timeout=60)
+    valid = bool(data and data.get("valid"))
+    rc2, lint, text2 = ctx.cli("doctor", "--lint", "--json", timeout=120)
+    findings = (lint or {}).get("findings", []) if isinstance(lint, dict) else []
+    errors = [f for f in findings if f.get("severity") in ("error", "critical")]
+    status = "FAIL" if not valid or errors else ("WARN" if findings else "PASS")
+    ctx.add("configuration audit", status, f"config valid={valid}; doctor --lint findings={len(findings)} "
+            f"({', '.join(sorted({f.get('checkId', '?') for f in findings}))[:300]})")
+    save_state(ctx.cfg, "weekly.json", {"at": iso(time.time()), "memory_bytes": mem})
+
+
+# --- monthly -------------------------------------------------------------------
+def monthly(ctx):
+    cfg = ctx.cfg
+    samples = []
+    for _ in range(20):
+        t0 = time.monotonic()
+        get_json(f"http://127.0.0.1:{cfg['port']}/readyz")
+        samples.append((time.monotonic() - t0) * 1000)
+    samples.sort()
+    median = samples[len(samples) // 2]
+    _s, ready = get_json(f"http://127.0.0.1:{cfg['port']}/readyz")
+    p99 = ((ready or {}).get("eventLoop") or {}).get("delayP99Ms")
+    prev = load_state(cfg, "monthly.json")
+    if prev:
+        worse = median > 1.5 * max(prev["readyz_median_ms"], 1.0)
+        ctx.add("performance baseline comparison", "WARN" if worse else "PASS",
+                f"/readyz median {median:.1f} ms (was {prev['readyz_median_ms']:.1f} ms on {prev['at']}); event loop p99 {p99} ms")
+    else:
+        ctx.add("performance baseline comparison", "WARN",
+                f"first run: baseline /readyz median {median:.1f} ms, event loop p99 {p99} ms recorded")
+    rc, data, text = ctx.cli("security", "audit", "--json", timeout=120)
+    if isinstance(data, dict) and isinstance(data.get("summary"), dict):
+        s = data["summary"]
+        failing = set(cfg["audit_fail_severities"])
+        bad = [f.get("checkId") for f in data.get("findings", []) if f.get("severity") in failing]
+        ctx.add("security configuration audit", "FAIL" if bad else ("WARN" if s.get("warn") else "PASS"),
+                f"critical={s.get('critical', 0)} warn={s.get('warn', 0)} info={s.get('info', 0)}"
+                + (f"; failing: {', '.join(bad)}" if bad else ""))
+    else:
+        ctx.add("security configuration audit", "WARN", f"`openclaw security audit --json` failed: {text[-200:]}")
+    old = [f for f in glob.glob(cfg["log_file"] + "-*") if os.path.getmtime(f) < time.time() - cfg["log_retention_days"] * 86400]
+    size = sum(os.path.getsize(f) for f in glob.glob(cfg["log_file"] + "*"))
+    ctx.add("long-term log archive cleanup", "WARN" if old else "PASS",
+            f"{len(old)} archives older than {cfg['log_retention_days']} d; {size // 1024} KiB of logs in total")
+    drill = load_state(cfg, "restore-drill.json")
+    if drill and drill.get("ok") and drill.get("at", "") >= iso(time.time() - 35 * 86400):
+        ctx.add("restore drill", "PASS", f"last successful drill {drill['at']}")
+    else:
+        ctx.add("restore drill", "WARN", "no successful restore drill recorded in the last 35 days")
+    save_state(cfg, "monthly.json", {"at": iso(time.time()), "readyz_median_ms": median})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("period", choices=["daily", "weekly", "monthly"])
+    ap.add_argument("config", help="JSON with the gateway paths and thresholds")
+    a = ap.parse_args()
+    cfg = json.loads(a.config)
+    ctx = Ctx(cfg)
+    {"daily": daily, "weekly": weekly, "monthly": monthly}[a.period](ctx)
+    print(json.dumps({"period": a.period, "at": iso(time.time()), "results": ctx.results}))
+
+
+if __name__ == "__main__":
+    main()
