@@ -240,7 +240,8 @@ def monthly(ctx):
     if prev:
         worse = median > 1.5 * max(prev["readyz_median_ms"], 1.0)
         ctx.add("performance baseline comparison", "WARN" if worse else "PASS",
-                f"/readyz median {median:.1f} ms (was {prev['readyz_median_ms']:.1f} ms on {prev['at']}); event loop p99 {p99} ms")
+                f"/readyz median {median:.1f} ms (was {prev['readyz_median_ms']:.1f} ms on {prev['at']}); "
+                f"event loop p99 {p99} ms")
     else:
         ctx.add("performance baseline comparison", "WARN",
                 f"first run: baseline /readyz median {median:.1f} ms, event loop p99 {p99} ms recorded")

@@ -2,6 +2,7 @@
 idempotence, verify) on real disposable systemd hosts with the real gateway, then checks that
 `--check --diff` on the converged host predicts no change, then destroys the host."""
 
+import json
 import os
 import re
 import subprocess
@@ -39,6 +40,8 @@ def check_fleet_health(scenario, env, logs):
     ok = run()
     assert ok.returncode == 0, ok.stdout[-4000:]
     assert f"| {name} | OK | 2026.9.6 | True | True |" in ok.stdout
+    if scenario == "default":
+        check_checklists(name, inv, env)
     ctl = ["systemctl"] if gvars.get("openclaw_gateway_service_scope") == "system" else \
         ["systemctl", "--user", f"--machine={gvars['openclaw_gateway_login_user']}@"]
     subprocess.run(["podman", "exec", name, *ctl, "stop", "openclaw-gateway.service"], env=env, check=True)
@@ -46,6 +49,27 @@ def check_fleet_health(scenario, env, logs):
     assert down.returncode != 0, down.stdout[-4000:]
     assert f"Unhealthy gateways: {name} (unit openclaw-gateway.service is inactive; /healthz connection refused)" \
         in " ".join(down.stdout.split()), down.stdout[-4000:]
+
+
+def check_checklists(name, inv, env):
+    """The daily/weekly/monthly checklists run on a real host and report every item; a healthy fresh
+    gateway has no FAIL in the daily list."""
+    reports = ROOT / "reports" / "checks"
+    for period, items in (("daily", 5), ("weekly", 5), ("monthly", 4)):
+        before = set(reports.glob(f"{period}-*.json")) if reports.exists() else set()
+        res = subprocess.run(["ansible-playbook", f"check-{period}.yml", "-i", str(inv)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+        new = sorted(set(reports.glob(f"{period}-*.json")) - before)
+        assert new, f"no {period} report written:\n{res.stdout[-4000:]}"
+        rows = json.loads(new[-1].read_text())["results"]
+        assert len(rows) == items and all(r["status"] in ("PASS", "WARN", "FAIL") and r["host"] == name for r in rows), rows
+        assert (res.returncode == 0) == all(r["status"] != "FAIL" for r in rows), res.stdout[-3000:]
+        if period == "daily":
+            status = {r["item"]: r["status"] for r in rows}
+            assert status["gateway process running"] == "PASS", rows
+            assert status["memory within range"] == "PASS", rows
+            assert status["all configured channels connected"] == "PASS", rows
+            assert res.returncode == 0, res.stdout[-3000:]
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)

@@ -1,0 +1,107 @@
+"""Starts the real OpenClaw gateway (npm package) on the controller's loopback for integration
+tests and benchmarks. Node.js comes from the project's mirror tarball (the same file the
+nodejs role installs), openclaw from the npm registry through the shared npm cache; both are
+cached under .cache/ so only the first run installs."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NODE_VERSION = "24.21.0"
+OPENCLAW_VERSION = "2026.9.6"
+CACHE = ROOT / ".cache"
+
+
+def node_bin():
+    dest = CACHE / "controller-node" / f"v{NODE_VERSION}"
+    if not (dest / "bin" / "node").exists():
+        tarball = CACHE / "node-mirror" / f"v{NODE_VERSION}" / f"node-v{NODE_VERSION}-linux-x64.tar.xz"
+        CACHE.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=CACHE))
+        with tarfile.open(tarball) as tf:
+            tf.extractall(tmp, filter="data")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        (tmp / f"node-v{NODE_VERSION}-linux-x64").rename(dest)
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest / "bin"
+
+
+def openclaw_cli(version=OPENCLAW_VERSION):
+    prefix = CACHE / "controller-openclaw" / version
+    cli = prefix / "node_modules" / ".bin" / "openclaw"
+    if not cli.exists():
+        partial = prefix.with_name(version + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        env = dict(os.environ, PATH=f"{node_bin()}:{os.environ['PATH']}")
+        subprocess.run(["npm", "install", "--prefix", str(partial), "--cache", str(CACHE / "npm"), "--no-fund",
+                        "--no-audit", "--loglevel=error", f"openclaw@{version}"], check=True, env=env)
+        partial.rename(prefix)
+    return cli
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RealGateway:
+    """`with RealGateway() as gw:` -> gw.port, gw.env, gw.cli, gw.token, gw.log_file."""
+
+    def __init__(self, token="integration-gateway-token-0123456789abcdef"):
+        self.token = token
+        self.cli = str(openclaw_cli())
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="openclaw-it-"))
+        self.state = self.dir / "state"
+        self.state.mkdir(mode=0o700)
+        self.token_file = self.dir / "gateway.token"
+        self.token_file.write_text(token)
+        self.token_file.chmod(0o600)
+        self.log_file = self.dir / "openclaw.log"
+        self.config = self.state / "openclaw.json"
+        self.config.write_text(json.dumps({
+            "gateway": {"mode": "local", "bind": "loopback", "port": self.port,
+                        "auth": {"mode": "token", "token": {"source": "file", "provider": "gatewaytoken", "id": "value"}}},
+            "secrets": {"providers": {"gatewaytoken": {"source": "file", "path": str(self.token_file),
+                                                       "mode": "singleValue"}}},
+            "logging": {"level": "info", "file": str(self.log_file), "consoleLevel": "warn"},
+        }))
+        self.env = dict(os.environ, PATH=f"{node_bin()}:/usr/local/bin:/usr/bin:/bin",
+                        OPENCLAW_STATE_DIR=str(self.state), OPENCLAW_CONFIG_PATH=str(self.config))
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen([self.cli, "gateway", "run"], env=self.env, cwd=str(self.dir),
+                                     stdout=open(self.dir / "stdout.log", "w"), stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=2) as r:
+                    if json.loads(r.read()).get("ready"):
+                        return self
+            except Exception:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        self.__exit__()
+        raise RuntimeError("real gateway did not become ready: " + (self.dir / "stdout.log").read_text()[-2000:])
+
+    def __exit__(self, *exc):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, 15)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+        shutil.rmtree(self.dir, ignore_errors=True)
