@@ -49,15 +49,13 @@ def test_deep_check_with_a_bad_token_fails_clearly(run_module, gateway, tmp_path
     assert "w" * 48 not in json.dumps(res)
 
 
-def test_unknown_path_on_the_real_gateway_is_html_200_and_not_healthy(gateway):
-    class M:  # fetch_url only needs params for its TLS/proxy options
-        params = {}
+def test_unknown_path_on_the_real_gateway_is_html_200_and_not_healthy(gateway, monkeypatch):
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
 
-        def fail_json(self, **kw):
-            raise AssertionError(kw)
-
-    from ansible.module_utils.basic import AnsibleModule  # noqa: F401 (fetch_url expects a module-like object)
-    res = fetch_json(M(), f"http://127.0.0.1:{gateway.port}/metrics", 5)
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {"_ansible_remote_tmp": "/tmp"}})))
+    module = basic.AnsibleModule(argument_spec={})
+    res = fetch_json(module, f"http://127.0.0.1:{gateway.port}/metrics", 5)
     assert res["status"] == 200 and res["json"] is None
     assert "answered HTML with status 200" in res["error"]
 
