@@ -5,7 +5,9 @@ idempotence, verify) on real disposable systemd hosts with the real gateway, the
 import json
 import os
 import re
+import shutil
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -42,6 +44,7 @@ def check_fleet_health(scenario, env, logs):
     assert f"| {name} | OK | 2026.9.6 | True | True |" in ok.stdout
     if scenario == "default":
         check_checklists(name, inv, env)
+        check_backup(name, inv, env, logs)
     ctl = ["systemctl"] if gvars.get("openclaw_gateway_service_scope") == "system" else \
         ["systemctl", "--user", f"--machine={gvars['openclaw_gateway_login_user']}@"]
     subprocess.run(["podman", "exec", name, *ctl, "stop", "openclaw-gateway.service"], env=env, check=True)
@@ -49,6 +52,26 @@ def check_fleet_health(scenario, env, logs):
     assert down.returncode != 0, down.stdout[-4000:]
     assert f"Unhealthy gateways: {name} (unit openclaw-gateway.service is inactive; /healthz connection refused)" \
         in " ".join(down.stdout.split()), down.stdout[-4000:]
+
+
+def check_backup(name, inv, env, logs):
+    """backup.yml snapshots the running gateway, fetches the archive to the controller store, and the
+    collector then exports the backup-success marker."""
+    store = logs / "backup-store"
+    shutil.rmtree(store, ignore_errors=True)
+    res = subprocess.run(["ansible-playbook", "backup.yml", "-i", str(inv), "-e", "openclaw_backup_fetch=true",
+                          "-e", f"openclaw_backup_store={store}"], cwd=ROOT, env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:]
+    archives = list((store / name).glob("openclaw-backup-*.tar.gz"))
+    assert len(archives) == 1, res.stdout[-2000:]
+    with tarfile.open(archives[0]) as tf:
+        manifest = json.load(tf.extractfile("manifest.json"))
+    assert manifest["openclaw_version"] == "2026.9.6" and "state/openclaw.sqlite" in manifest["sqlite"]
+    subprocess.run(["podman", "exec", name, "systemctl", "start", "openclaw-metrics.service"], env=env, check=True)
+    prom = subprocess.run(["podman", "exec", name, "cat", "/var/lib/prometheus/node-exporter/openclaw.prom"], env=env,
+                          capture_output=True, text=True, check=True).stdout
+    assert "openclaw_last_backup_success_timestamp_seconds " in prom, prom
 
 
 def check_checklists(name, inv, env):
