@@ -155,3 +155,104 @@ def test_disk_filling_during_the_write_leaves_no_partial_archive(run_module, liv
     finally:
         subprocess.run(["umount", str(mnt)], check=False)
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+# --- restore: verification refuses damaged or hostile archives before anything changes ---------------
+
+import io  # noqa: E402
+
+import openclaw_restore  # noqa: E402
+
+
+def make_archive(run_module, live_state, dest):
+    kind, res = backup(run_module, live_state.state, dest)
+    assert kind == "exit", res
+    return res["path"]
+
+
+def restore_verify(run_module, archive, installed="2026.9.6"):
+    return run_module(openclaw_restore.main, dict(archive=str(archive), state_dir="/nonexistent/state", owner="root",
+                                                  group="root", installed_version=installed, verify_only=True))
+
+
+def rewrite(src, dst, edit):
+    """Copy a tar.gz member by member, letting `edit(info, data)` change or add members."""
+    with tarfile.open(src) as tf_in, tarfile.open(dst, "w:gz") as tf_out:
+        for m in tf_in.getmembers():
+            data = tf_in.extractfile(m).read() if m.isfile() else None
+            for info, payload in edit(m, data):
+                tf_out.addfile(info, io.BytesIO(payload) if payload is not None else None)
+
+
+def test_restore_verifies_a_good_archive(run_module, live_state, tmp_path):
+    kind, res = restore_verify(run_module, make_archive(run_module, live_state, tmp_path))
+    assert kind == "exit" and res["files"] > 0 and res["archive_version"] == "2026.9.6"
+
+
+def test_truncated_archive_is_refused(run_module, live_state, tmp_path):
+    path = make_archive(run_module, live_state, tmp_path)
+    data = open(path, "rb").read()
+    bad = tmp_path / "truncated.tar.gz"
+    bad.write_bytes(data[: len(data) // 2])
+    kind, res = restore_verify(run_module, bad)
+    assert kind == "fail" and res["msg"].startswith(f"Refusing {bad} before touching the gateway:")
+
+
+def test_bit_flipped_archive_is_refused(run_module, live_state, tmp_path):
+    path = make_archive(run_module, live_state, tmp_path)
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0x40
+    bad = tmp_path / "flipped.tar.gz"
+    bad.write_bytes(bytes(data))
+    kind, res = restore_verify(run_module, bad)
+    assert kind == "fail" and "before touching the gateway" in res["msg"]
+
+
+def test_content_edited_archive_is_refused(run_module, live_state, tmp_path):
+    path = make_archive(run_module, live_state, tmp_path)
+    bad = tmp_path / "edited.tar.gz"
+
+    def edit(m, data):
+        if m.name == "payload/workspace/notes.md":
+            data = b"edited\n"
+            m.size = len(data)
+        yield m, data
+    rewrite(path, bad, edit)
+    kind, res = restore_verify(run_module, bad)
+    assert kind == "fail" and "workspace/notes.md does not match its sha256" in res["msg"]
+
+
+@pytest.mark.parametrize("evil", ["../escape.txt", "/etc/evil.conf"])
+def test_path_traversal_is_refused(run_module, live_state, tmp_path, evil):
+    path = make_archive(run_module, live_state, tmp_path)
+    bad = tmp_path / "traversal.tar.gz"
+
+    def edit(m, data):
+        yield m, data
+        if m.name == "manifest.json":
+            info = tarfile.TarInfo(evil)
+            info.size = 4
+            yield info, b"evil"
+    rewrite(path, bad, edit)
+    kind, res = restore_verify(run_module, bad)
+    assert kind == "fail" and "unsafe member path" in res["msg"]
+
+
+def test_escaping_symlink_is_refused(run_module, live_state, tmp_path):
+    path = make_archive(run_module, live_state, tmp_path)
+    bad = tmp_path / "symlink.tar.gz"
+
+    def edit(m, data):
+        yield m, data
+        if m.name == "manifest.json":
+            info = tarfile.TarInfo("payload/workspace/link")
+            info.type, info.linkname = tarfile.SYMTYPE, "/etc/shadow"
+            yield info, None
+    rewrite(path, bad, edit)
+    kind, res = restore_verify(run_module, bad)
+    assert kind == "fail" and "is a link or special file" in res["msg"]
+
+
+def test_archive_from_a_newer_openclaw_is_refused(run_module, live_state, tmp_path):
+    kind, res = restore_verify(run_module, make_archive(run_module, live_state, tmp_path), installed="2026.9.5")
+    assert kind == "fail" and "newer than the installed 2026.9.5" in res["msg"] and "one-way" in res["msg"]

@@ -1,0 +1,330 @@
+#!/usr/bin/python
+"""Ansible module: verified, reversible restore of an OpenClaw state directory."""
+
+DOCUMENTATION = r"""
+---
+module: openclaw_restore
+short_description: Restore an OpenClaw gateway's state from an openclaw_backup archive, with automatic way back
+description:
+  - Verifies the archive fully before touching the running gateway, then stops it, keeps the current state as a
+    safety snapshot, unpacks into a staging directory next to the state directory and swaps it in with renames,
+    fixes owners and modes, runs the installed gateway's C(openclaw config validate), starts it and gates on
+    readiness. If any step after the stop fails, it puts the safety snapshot back, starts the previous state and
+    says so.
+  - Verification covers the manifest, every member's sha256, SQLite C(integrity_check) of every database, and member
+    paths (no absolute paths, C(..), links or special files; extraction uses tarfile's C(data) filter).
+  - An archive taken by a newer openclaw than the installed one is refused (the gateway's migrations are one-way).
+version_added: "0.1.0"
+author: openclaw-ops
+options:
+  archive:
+    description: Path of the archive on the host.
+    type: path
+    required: true
+  state_dir:
+    description: The gateway's state directory (OPENCLAW_STATE_DIR) to replace.
+    type: path
+    required: true
+  owner:
+    description: Owner of the restored files (the service account or login user).
+    type: str
+    required: true
+  group:
+    description: Group of the restored files.
+    type: str
+    required: true
+  installed_version:
+    description: Version of the installed openclaw; newer archives are refused.
+    type: str
+    required: true
+  unit:
+    description: systemd unit of the gateway.
+    type: str
+    default: openclaw-gateway.service
+  scope:
+    description: System unit, or user unit of O(user).
+    type: str
+    choices: [system, user]
+    default: system
+  user:
+    description: Login user for O(scope=user).
+    type: str
+  cli:
+    description: Installed openclaw CLI, for C(config validate).
+    type: path
+    default: /opt/openclaw/current/node_modules/.bin/openclaw
+  node_bin_dir:
+    description: Directory of the node binary the CLI runs on.
+    type: path
+  config_path:
+    description: OPENCLAW_CONFIG_PATH of the gateway (defaults to C(<state_dir>/openclaw.json)).
+    type: path
+  port:
+    description: Gateway port for the readiness gate.
+    type: int
+    default: 18789
+  ready_timeout:
+    description: Seconds the restored gateway has to become ready.
+    type: int
+    default: 120
+  verify_only:
+    description: Only verify the archive; change nothing.
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: Verifies the archive and reports what would be restored without stopping anything.
+  diff_mode:
+    support: none
+"""
+
+EXAMPLES = r"""
+- name: Restore the latest archive
+  openclaw_restore:
+    archive: /var/backups/openclaw/openclaw-backup-gw1-20261126T080000Z.tar.gz
+    state_dir: /var/lib/openclaw/.openclaw
+    owner: openclaw
+    group: openclaw
+    installed_version: "2026.9.6"
+"""
+
+RETURN = r"""
+restored:
+  description: The archive's state is live and the gateway is ready.
+  returned: always
+  type: bool
+  sample: true
+rolled_back:
+  description: A step after the stop failed and the previous state was put back.
+  returned: always
+  type: bool
+  sample: false
+safety_snapshot:
+  description: Where the previous state was kept while the restored one was tried (removed once it is ready).
+  returned: when a restore failed after the stop
+  type: str
+  sample: /var/lib/openclaw/.openclaw.pre-restore-20261126T081500Z
+files:
+  description: Files in the archive.
+  returned: always
+  type: int
+  sample: 14
+archive_version:
+  description: openclaw version that took the archive.
+  returned: always
+  type: str
+  sample: "2026.9.6"
+"""
+
+import grp
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.openclaw_probe import wait_for
+from ansible.module_utils.openclaw_service import systemctl_argv
+
+
+def version_tuple(v):
+    parts = []
+    for piece in str(v).split("-")[0].split("."):
+        parts.append(int(piece) if piece.isdigit() else 0)
+    return tuple(parts)
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def verify(archive, scratch):
+    """Full verification without touching the state: returns the manifest. Raises ArchiveError with one sentence."""
+    try:
+        tf = tarfile.open(archive, "r:gz")
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        raise ArchiveError(f"cannot read the archive: {exc}") from None
+    with tf:
+        try:
+            members = tf.getmembers()
+        except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+            raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
+        names = {}
+        for m in members:
+            if m.name.startswith("/") or ".." in m.name.split("/"):
+                raise ArchiveError(f"unsafe member path {m.name!r} (absolute or with ..)")
+            if not (m.isfile() or m.isdir()):
+                raise ArchiveError(f"member {m.name!r} is a link or special file; refusing it")
+            names[m.name] = m
+        if "manifest.json" not in names:
+            raise ArchiveError("no manifest.json: not an openclaw-ops backup")
+        try:
+            manifest = json.load(tf.extractfile(names["manifest.json"]))
+        except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
+            raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
+        listed = set()
+        for entry in manifest.get("files", []):
+            member = "payload/" + entry["path"]
+            listed.add(member)
+            if member not in names:
+                raise ArchiveError(f"{entry['path']} is in the manifest but not in the archive")
+            try:
+                data = tf.extractfile(names[member]).read()
+            except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+                raise ArchiveError(f"{entry['path']} cannot be read: {exc}") from None
+            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+                raise ArchiveError(f"{entry['path']} does not match its sha256: the archive was altered or damaged")
+            if entry.get("sqlite"):
+                probe = os.path.join(scratch, "probe.sqlite")
+                with open(probe, "wb") as fh:
+                    fh.write(data)
+                try:
+                    ok = sqlite3.connect(probe).execute("PRAGMA integrity_check").fetchone()[0]
+                except sqlite3.DatabaseError as exc:
+                    ok = str(exc)
+                os.unlink(probe)
+                if ok != "ok":
+                    raise ArchiveError(f"{entry['path']} fails SQLite integrity_check: {ok}")
+        extra = [n for n, m in names.items() if m.isfile() and n != "manifest.json" and n not in listed]
+        if extra:
+            raise ArchiveError(f"members not in the manifest: {', '.join(sorted(extra)[:5])}")
+    return manifest
+
+
+class Restorer:
+    def __init__(self, module):
+        self.m = module
+        self.p = module.params
+        self.ctl = systemctl_argv(self.p["scope"], self.p["user"])
+
+    def systemctl(self, *args):
+        rc, out, err = self.m.run_command(self.ctl + list(args))
+        if rc != 0:
+            raise RuntimeError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
+
+    def validate_config(self):
+        env = {"OPENCLAW_STATE_DIR": self.p["state_dir"],
+               "OPENCLAW_CONFIG_PATH": self.p["config_path"] or os.path.join(self.p["state_dir"], "openclaw.json")}
+        if self.p["node_bin_dir"]:
+            env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
+        runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+        rc, out, err = self.m.run_command([runuser, "-u", self.p["owner"], "--", self.p["cli"], "config", "validate",
+                                           "--json"], environ_update=env, cwd="/")
+        if rc != 0:
+            raise RuntimeError(f"`openclaw config validate` rejected the restored config: {(out or err).strip()[-300:]}")
+
+    def gate(self):
+        s = wait_for(self.m, "127.0.0.1", self.p["port"], 5.0, self.p["ready_timeout"], 1.0)
+        if s["problems"]:
+            raise RuntimeError("restored gateway did not become ready: " + "; ".join(s["problems"]))
+
+    def chown_tree(self, path):
+        uid = pwd.getpwnam(self.p["owner"]).pw_uid
+        gid = grp.getgrnam(self.p["group"]).gr_gid
+        for dirpath, _dirnames, filenames in os.walk(path):
+            os.chown(dirpath, uid, gid)
+            os.chmod(dirpath, 0o700)
+            for name in filenames:
+                f = os.path.join(dirpath, name)
+                os.chown(f, uid, gid)
+                os.chmod(f, 0o600)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            archive=dict(type="path", required=True),
+            state_dir=dict(type="path", required=True),
+            owner=dict(type="str", required=True),
+            group=dict(type="str", required=True),
+            installed_version=dict(type="str", required=True),
+            unit=dict(type="str", default="openclaw-gateway.service"),
+            scope=dict(type="str", choices=["system", "user"], default="system"),
+            user=dict(type="str"),
+            cli=dict(type="path", default="/opt/openclaw/current/node_modules/.bin/openclaw"),
+            node_bin_dir=dict(type="path"),
+            config_path=dict(type="path"),
+            port=dict(type="int", default=18789),
+            ready_timeout=dict(type="int", default=120),
+            verify_only=dict(type="bool", default=False),
+        ),
+        required_if=[("scope", "user", ["user"])],
+        supports_check_mode=True,
+    )
+    p = module.params
+    state = os.path.realpath(p["state_dir"])
+    result = dict(changed=False, restored=False, rolled_back=False)
+    scratch = tempfile.mkdtemp(prefix="openclaw-restore-verify-")
+    try:
+        try:
+            manifest = verify(p["archive"], scratch)
+        except ArchiveError as exc:
+            module.fail_json(msg=f"Refusing {p['archive']} before touching the gateway: {exc}.", **result)
+        result.update(files=len(manifest.get("files", [])), archive_version=manifest.get("openclaw_version"))
+        if manifest.get("openclaw_version") and version_tuple(manifest["openclaw_version"]) > version_tuple(
+                p["installed_version"]):
+            module.fail_json(msg=f"Refusing {p['archive']}: it was taken by openclaw {manifest['openclaw_version']}, newer "
+                                 f"than the installed {p['installed_version']}; its state may be migrated beyond what the "
+                                 "installed gateway can read (migrations are one-way). Install that version first.", **result)
+        if p["verify_only"] or module.check_mode:
+            result["changed"] = not p["verify_only"]
+            module.exit_json(msg="archive verified", **result)
+
+        r = Restorer(module)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        staging = f"{state}.restore-{stamp}"
+        safety = f"{state}.pre-restore-{stamp}"
+        # Unpack before stopping: the only downtime is the swap, the validate and the start.
+        with tarfile.open(p["archive"], "r:gz") as tf:
+            members = [m for m in tf.getmembers() if m.name.startswith("payload/")]
+            for m in members:
+                m.name = m.name[len("payload/"):]
+            tf.extractall(staging, members=[m for m in members if m.name], filter="data")
+        r.chown_tree(staging)
+        result["changed"] = True
+        r.systemctl("stop", p["unit"])
+        stopped_state = os.path.exists(state)
+        try:
+            if stopped_state:
+                os.rename(state, safety)
+                result["safety_snapshot"] = safety
+            os.rename(staging, state)
+            r.validate_config()
+            r.systemctl("start", p["unit"])
+            r.gate()
+        except Exception as exc:  # put the previous state back and start it
+            reason = str(exc)
+            try:
+                r.systemctl("stop", p["unit"])
+            except RuntimeError:
+                pass
+            if os.path.exists(safety):
+                if os.path.exists(state):
+                    shutil.rmtree(state, ignore_errors=True)
+                os.rename(safety, state)
+            back = "previous state put back"
+            try:
+                r.systemctl("start", p["unit"])
+                r.gate()
+                back += " and the gateway is ready again"
+            except RuntimeError as exc2:
+                back += f", but the gateway is not ready: {exc2}"
+            result.update(rolled_back=True, reason=reason)
+            module.fail_json(msg=f"Restore of {p['archive']} failed ({reason}); {back}.", **result)
+        if os.path.exists(safety):
+            shutil.rmtree(safety, ignore_errors=True)
+            result.pop("safety_snapshot", None)
+        result["restored"] = True
+        module.exit_json(msg="restored and ready", **result)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
