@@ -72,6 +72,77 @@ def check_backup(name, inv, env, logs):
     prom = subprocess.run(["podman", "exec", name, "cat", "/var/lib/prometheus/node-exporter/openclaw.prom"], env=env,
                           capture_output=True, text=True, check=True).stdout
     assert "openclaw_last_backup_success_timestamp_seconds " in prom, prom
+    check_restore(name, inv, env, logs, archives[0])
+
+
+def sh_in(name, env, script, check=True):
+    return subprocess.run(["podman", "exec", name, "bash", "-c", script], env=env, capture_output=True, text=True,
+                          check=check)
+
+
+def craft_archive(src, dst, edit_config):
+    """Copy an archive with openclaw.json changed and the manifest's sha256 updated (a consistent, verifiable
+    archive whose gateway will not start)."""
+    import hashlib
+    import io
+    with tarfile.open(src) as tin:
+        members = {m.name: (m, tin.extractfile(m).read() if m.isfile() else None) for m in tin.getmembers()}
+    cfg = json.loads(members["payload/openclaw.json"][1])
+    data = json.dumps(edit_config(cfg)).encode()
+    manifest = json.loads(members["manifest.json"][1])
+    for entry in manifest["files"]:
+        if entry["path"] == "openclaw.json":
+            entry["sha256"], entry["size"] = hashlib.sha256(data).hexdigest(), len(data)
+    members["payload/openclaw.json"] = (members["payload/openclaw.json"][0], data)
+    members["manifest.json"] = (members["manifest.json"][0], json.dumps(manifest).encode())
+    with tarfile.open(dst, "w:gz") as tout:
+        for m, payload in members.values():
+            m.size = len(payload) if payload is not None else 0
+            tout.addfile(m, io.BytesIO(payload) if payload is not None else None)
+
+
+def check_restore(name, inv, env, logs, archive):
+    """Real restore cycle on a systemd host: wipe -> restore -> same data and ready; a damaged archive is refused
+    before the gateway is stopped; a restore whose gateway does not become ready reverts to the previous state."""
+    state = "/var/lib/openclaw/.openclaw"
+    pb = ["ansible-playbook", "restore.yml", "-i", str(inv)]
+    main_pid = lambda: sh_in(name, env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip()  # noqa: E731
+    # data to find after the restore: written, backed up, then the whole state directory is wiped
+    sh_in(name, env, f"mkdir -p {state}/workspace && echo restore-marker-42 > {state}/workspace/marker.txt && "
+                     f"chown -R openclaw:openclaw {state}/workspace")
+    res = subprocess.run(["ansible-playbook", "backup.yml", "-i", str(inv)], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-3000:]
+    sh_in(name, env, f"systemctl stop openclaw-gateway && rm -rf {state} && systemctl start openclaw-gateway || true")
+    res = subprocess.run(pb, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "restored and ready" in res.stdout
+    assert sh_in(name, env, f"cat {state}/workspace/marker.txt").stdout.strip() == "restore-marker-42"
+    assert sh_in(name, env, f"stat -c %U:%a {state} {state}/openclaw.json").stdout.split() == ["openclaw:700",
+                                                                                               "openclaw:600"]
+    # damaged archive: refused before the gateway is touched
+    pid = main_pid()
+    bad = logs / "flipped.tar.gz"
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    bad.write_bytes(bytes(data))
+    res = subprocess.run(pb + ["-e", f"openclaw_restore_from_controller={bad}"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode != 0 and "before touching the gateway" in " ".join(res.stdout.split()), res.stdout[-3000:]
+    assert main_pid() == pid, "the gateway was restarted for a refused archive"
+    # a verifiable archive whose gateway fails closed (secret file missing): the gate fails, the previous state returns
+    nostart = logs / "openclaw-backup-nostart.tar.gz"
+
+    def break_secret(cfg):
+        cfg["secrets"]["providers"]["gatewaytoken"]["path"] = "/etc/openclaw/missing.token"
+        return cfg
+    craft_archive(archive, nostart, break_secret)
+    res = subprocess.run(pb + ["-e", f"openclaw_restore_from_controller={nostart}", "-e", "openclaw_restore_ready_timeout=25"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    text = " ".join(res.stdout.split())
+    assert res.returncode != 0 and "previous state put back and the gateway is ready again" in text, res.stdout[-4000:]
+    assert sh_in(name, env, f"cat {state}/workspace/marker.txt").stdout.strip() == "restore-marker-42"
+    assert "missing.token" not in sh_in(name, env, f"cat {state}/openclaw.json").stdout
 
 
 def check_checklists(name, inv, env):
