@@ -197,6 +197,34 @@ def verify(archive, scratch):
     return manifest
 
 
+def extract_payload(archive, dest):
+    """Unpack payload/ into `dest`. Uses tarfile's `data` filter where the target's Python has it (3.12, 3.11.4+);
+    Debian 12's Python 3.11.2 does not, so there the same rules are applied here: regular files and directories only
+    (verify() already refused links, devices, absolute paths and `..`), each resolved path inside `dest`."""
+    root = os.path.realpath(dest)
+    os.makedirs(root, mode=0o700)
+    with tarfile.open(archive, "r:gz") as tf:
+        members = [m for m in tf.getmembers() if m.name.startswith("payload/") and len(m.name) > len("payload/")]
+        for m in members:
+            m.name = m.name[len("payload/"):]
+        if hasattr(tarfile, "data_filter"):
+            tf.extractall(root, members=members, filter="data")
+            return
+        for m in members:
+            target = os.path.realpath(os.path.join(root, m.name))
+            if not target.startswith(root + os.sep):
+                raise ArchiveError(f"member {m.name!r} would land outside the target")
+            if m.isdir():
+                os.makedirs(target, mode=0o700, exist_ok=True)
+            elif m.isfile():
+                os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+                with tf.extractfile(m) as src, open(target, "xb") as out:
+                    shutil.copyfileobj(src, out)
+                os.utime(target, (m.mtime, m.mtime))
+            else:
+                raise ArchiveError(f"member {m.name!r} is not a regular file or directory")
+
+
 class Restorer:
     def __init__(self, module):
         self.m = module
@@ -281,11 +309,7 @@ def main():
         staging = f"{state}.restore-{stamp}"
         safety = f"{state}.pre-restore-{stamp}"
         # Unpack before stopping: the only downtime is the swap, the validate and the start.
-        with tarfile.open(p["archive"], "r:gz") as tf:
-            members = [m for m in tf.getmembers() if m.name.startswith("payload/")]
-            for m in members:
-                m.name = m.name[len("payload/"):]
-            tf.extractall(staging, members=[m for m in members if m.name], filter="data")
+        extract_payload(p["archive"], staging)
         r.chown_tree(staging)
         result["changed"] = True
         r.systemctl("stop", p["unit"])
