@@ -71,6 +71,11 @@ options:
     description: Only verify the archive; change nothing.
     type: bool
     default: false
+  extract_to:
+    description:
+      - Verify, then unpack the archive's state into this new directory (owned by O(owner), modes 0700/0600) and stop
+        there; the running gateway and its state are not touched. Used by the restore drill.
+    type: path
 attributes:
   check_mode:
     support: full
@@ -225,6 +230,25 @@ def extract_payload(archive, dest):
                 raise ArchiveError(f"member {m.name!r} is not a regular file or directory")
 
 
+def clear_stale_owner_lease(state_root):
+    """Drop the gateway-owner lease that the archived state carries. It names the process that was running when the
+    backup was taken (pid, host, expiry ~5 min ahead): stale by definition in a restored copy, and a gateway started on
+    the copy refuses while it looks alive ("Another Gateway owner lease is still active for this state directory")."""
+    db = os.path.join(state_root, "state", "openclaw.sqlite")
+    if not os.path.isfile(db):
+        return 0
+    con = sqlite3.connect(db)
+    try:
+        try:
+            n = con.execute("DELETE FROM state_leases WHERE scope = 'gateway-owner'").rowcount
+        except sqlite3.OperationalError:  # older or newer schema without the table
+            return 0
+        con.commit()
+        return n
+    finally:
+        con.close()
+
+
 class Restorer:
     def __init__(self, module):
         self.m = module
@@ -247,8 +271,8 @@ class Restorer:
         if rc != 0:
             raise RuntimeError(f"`openclaw config validate` rejected the restored config: {(out or err).strip()[-300:]}")
 
-    def gate(self):
-        s = wait_for(self.m, "127.0.0.1", self.p["port"], 5.0, self.p["ready_timeout"], 1.0)
+    def gate(self, timeout=None):
+        s = wait_for(self.m, "127.0.0.1", self.p["port"], 5.0, timeout or self.p["ready_timeout"], 1.0)
         if s["problems"]:
             raise RuntimeError("restored gateway did not become ready: " + "; ".join(s["problems"]))
 
@@ -281,6 +305,7 @@ def main():
             port=dict(type="int", default=18789),
             ready_timeout=dict(type="int", default=120),
             verify_only=dict(type="bool", default=False),
+            extract_to=dict(type="path"),
         ),
         required_if=[("scope", "user", ["user"])],
         supports_check_mode=True,
@@ -305,11 +330,20 @@ def main():
             module.exit_json(msg="archive verified", **result)
 
         r = Restorer(module)
+        if p["extract_to"]:
+            if os.path.exists(p["extract_to"]):
+                module.fail_json(msg=f"extract_to {p['extract_to']} already exists; give a new directory.", **result)
+            extract_payload(p["archive"], p["extract_to"])
+            clear_stale_owner_lease(p["extract_to"])
+            r.chown_tree(p["extract_to"])
+            result["changed"] = True
+            module.exit_json(msg=f"verified and unpacked into {p['extract_to']}", **result)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         staging = f"{state}.restore-{stamp}"
         safety = f"{state}.pre-restore-{stamp}"
         # Unpack before stopping: the only downtime is the swap, the validate and the start.
         extract_payload(p["archive"], staging)
+        clear_stale_owner_lease(staging)
         r.chown_tree(staging)
         result["changed"] = True
         r.systemctl("stop", p["unit"])
@@ -335,7 +369,8 @@ def main():
             back = "previous state put back"
             try:
                 r.systemctl("start", p["unit"])
-                r.gate()
+                # getting the previous state back matters more than a short timeout: give it at least 2 min
+                r.gate(max(p["ready_timeout"], 120))
                 back += " and the gateway is ready again"
             except RuntimeError as exc2:
                 back += f", but the gateway is not ready: {exc2}"

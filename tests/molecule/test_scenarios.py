@@ -73,6 +73,19 @@ def check_backup(name, inv, env, logs):
                           capture_output=True, text=True, check=True).stdout
     assert "openclaw_last_backup_success_timestamp_seconds " in prom, prom
     check_restore(name, inv, env, logs, archives[0])
+    check_restore_drill(name, inv, env)
+
+
+def check_restore_drill(name, inv, env):
+    """The monthly drill boots the newest archive on a scratch port beside the live gateway, which keeps running."""
+    pid = sh_in(name, env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
+    res = subprocess.run(["ansible-playbook", "restore-drill.yml", "-i", str(inv)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert "Restore drill passed" in res.stdout and "scratch state removed" in " ".join(res.stdout.split())
+    assert json.loads(sh_in(name, env, "cat /var/lib/openclaw-ops/checks/restore-drill.json").stdout)["ok"] is True
+    assert sh_in(name, env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip() == pid
+    assert sh_in(name, env, "ls /var/tmp | grep -c openclaw-drill || true").stdout.strip() == "0"
 
 
 def sh_in(name, env, script, check=True):
@@ -143,6 +156,8 @@ def check_restore(name, inv, env, logs, archive):
     assert res.returncode != 0 and "previous state put back and the gateway is ready again" in text, res.stdout[-4000:]
     assert sh_in(name, env, f"cat {state}/workspace/marker.txt").stdout.strip() == "restore-marker-42"
     assert "missing.token" not in sh_in(name, env, f"cat {state}/openclaw.json").stdout
+    # the uploads stay in the backup directory; drop the deliberately broken ones so the drill takes a good archive
+    sh_in(name, env, "rm -f /var/backups/openclaw/openclaw-backup-nostart.tar.gz /var/backups/openclaw/flipped.tar.gz")
 
 
 def check_checklists(name, inv, env):
