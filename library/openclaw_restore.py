@@ -136,6 +136,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_probe import wait_for
 from ansible.module_utils.openclaw_service import systemctl_argv
+from ansible.module_utils.openclaw_state import connect
 
 
 def version_tuple(v):
@@ -190,7 +191,7 @@ def verify(archive, scratch):
                 with open(probe, "wb") as fh:
                     fh.write(data)
                 try:
-                    ok = sqlite3.connect(probe).execute("PRAGMA integrity_check").fetchone()[0]
+                    ok = connect(probe).execute("PRAGMA integrity_check").fetchone()[0]
                 except sqlite3.DatabaseError as exc:
                     ok = str(exc)
                 os.unlink(probe)
@@ -237,7 +238,7 @@ def clear_stale_owner_lease(state_root):
     db = os.path.join(state_root, "state", "openclaw.sqlite")
     if not os.path.isfile(db):
         return 0
-    con = sqlite3.connect(db)
+    con = connect(db)
     try:
         try:
             n = con.execute("DELETE FROM state_leases WHERE scope = 'gateway-owner'").rowcount

@@ -67,11 +67,32 @@ def plan(state_dir, classes):
     return out
 
 
+def _octet_length(value):
+    """SQLite's octet_length() (3.43+): bytes of the value's text or blob form; NULL stays NULL."""
+    if value is None:
+        return None
+    if isinstance(value, bytes):
+        return len(value)
+    return len(str(value).encode("utf-8"))
+
+
+def connect(path, **kwargs):
+    """sqlite3.connect with the SQL functions the gateway's schemas use but older SQLite lacks.
+
+    openclaw 2026.9.x writes CHECK constraints with octet_length(), which Debian 12's SQLite 3.40 does not know:
+    integrity_check on an agent database then fails with "unknown function: octet_length()".
+    """
+    con = sqlite3.connect(path, **kwargs)
+    if sqlite3.sqlite_version_info < (3, 43, 0):
+        con.create_function("octet_length", 1, _octet_length, deterministic=True)
+    return con
+
+
 def sqlite_snapshot(src, dst):
     """Copy a live SQLite database to `dst` through the online backup API; returns (user_version, integrity)."""
     source = sqlite3.connect(f"file:{src}?mode=ro", uri=True, timeout=30)
     try:
-        target = sqlite3.connect(dst)
+        target = connect(dst)
         try:
             source.backup(target)
             target.execute("PRAGMA journal_mode=DELETE")

@@ -256,3 +256,21 @@ def test_escaping_symlink_is_refused(run_module, live_state, tmp_path):
 def test_archive_from_a_newer_openclaw_is_refused(run_module, live_state, tmp_path):
     kind, res = restore_verify(run_module, make_archive(run_module, live_state, tmp_path), installed="2026.9.5")
     assert kind == "fail" and "newer than the installed 2026.9.5" in res["msg"] and "one-way" in res["msg"]
+
+
+def test_databases_with_octet_length_checks_back_up_and_verify_on_older_sqlite(run_module, tmp_path):
+    """openclaw's agent databases use octet_length() in CHECK constraints; SQLite < 3.43 (Debian 12) lacks it."""
+    state = tmp_path / "state"
+    (state / "agents" / "main" / "agent").mkdir(parents=True)
+    (state / "openclaw.json").write_text("{}")
+    db = state / "agents" / "main" / "agent" / "openclaw-agent.sqlite"
+    from ansible.module_utils.openclaw_state import connect
+    con = connect(db)
+    con.execute("CREATE TABLE events (event_json TEXT CHECK (octet_length(event_json) < 1000))")
+    con.execute("INSERT INTO events VALUES ('{\"a\": \"b\"}')")
+    con.commit()
+    con.close()
+    kind, res = backup(run_module, state, tmp_path / "out")
+    assert kind == "exit", res
+    kind, res = restore_verify(run_module, res["path"])
+    assert kind == "exit", res
