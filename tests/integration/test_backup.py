@@ -1,5 +1,6 @@
 """openclaw_backup against real state made by the real gateway (and a live WAL writer)."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -109,52 +110,49 @@ def test_concurrent_backup_of_the_same_state_is_refused(run_module, live_state, 
     assert not list(tmp_path.glob("*.tar.gz*"))
 
 
-def test_disk_full_leaves_no_partial_archive_and_keeps_older_ones(run_module, live_state, tmp_path):
-    mnt = tmp_path / "small"
+@contextlib.contextmanager
+def small_disk_with_an_older_archive(mnt, size):
+    """A real tmpfs of `size` holding one older archive; yields (mount point, older archive)."""
     mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True).returncode:
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mnt)], capture_output=True).returncode:
         pytest.fail("cannot mount a small tmpfs to simulate a full disk (needs root)")
     try:
         older = mnt / "openclaw-backup-old.tar.gz"
         older.write_bytes(b"older archive")
-        big = live_state.state / "workspace" / "big.bin"
-        big.write_bytes(os.urandom(4 * 1024 * 1024))  # incompressible, larger than the tmpfs
-        try:
-            kind, res = backup(run_module, live_state.state, mnt, min_free_mb=0)
-        finally:
-            big.unlink()
+        yield mnt, older
+    finally:
+        subprocess.run(["umount", str(mnt)], check=False)
+        shutil.rmtree(mnt, ignore_errors=True)
+
+
+def backup_with_big_file(run_module, live_state, mnt, name):
+    """Back up the live state into `mnt` with 4 MiB of incompressible data added, larger than the tmpfs."""
+    big = live_state.state / "workspace" / name
+    big.write_bytes(os.urandom(4 * 1024 * 1024))
+    try:
+        return backup(run_module, live_state.state, mnt, min_free_mb=0)
+    finally:
+        big.unlink()
+
+
+def test_disk_full_leaves_no_partial_archive_and_keeps_older_ones(run_module, live_state, tmp_path):
+    with small_disk_with_an_older_archive(tmp_path / "small", "3m") as (mnt, older):
+        kind, res = backup_with_big_file(run_module, live_state, mnt, "big.bin")
         assert kind == "fail", res
         assert "Not enough free space" in res["msg"] or "failed and was discarded" in res["msg"]
         assert older.read_bytes() == b"older archive"
         assert [p.name for p in mnt.iterdir() if p.name != "markers"] == [older.name]
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
-        shutil.rmtree(mnt, ignore_errors=True)
 
 
 def test_disk_filling_during_the_write_leaves_no_partial_archive(run_module, live_state, tmp_path, monkeypatch):
     """The free-space preflight is told there is room, so the write itself runs into ENOSPC on a real tmpfs."""
-    mnt = tmp_path / "small2"
-    mnt.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)], capture_output=True).returncode:
-        pytest.fail("cannot mount a small tmpfs to simulate a full disk (needs root)")
-    try:
-        older = mnt / "openclaw-backup-old.tar.gz"
-        older.write_bytes(b"older archive")
-        big = live_state.state / "workspace" / "big2.bin"
-        big.write_bytes(os.urandom(4 * 1024 * 1024))
+    with small_disk_with_an_older_archive(tmp_path / "small2", "2m") as (mnt, older):
         monkeypatch.setattr(openclaw_backup.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1 << 40, 0, 1 << 40))
-        try:
-            kind, res = backup(run_module, live_state.state, mnt, min_free_mb=0)
-        finally:
-            big.unlink()
+        kind, res = backup_with_big_file(run_module, live_state, mnt, "big2.bin")
         assert kind == "fail", res
         assert "failed and was discarded" in res["msg"] and "No space left" in res["msg"]
         assert sorted(p.name for p in mnt.iterdir() if p.name != "markers") == [older.name]
         assert older.read_bytes() == b"older archive"
-    finally:
-        subprocess.run(["umount", str(mnt)], check=False)
-        shutil.rmtree(mnt, ignore_errors=True)
 
 
 # --- restore: verification refuses damaged or hostile archives before anything changes ---------------
