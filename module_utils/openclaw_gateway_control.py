@@ -1,0 +1,132 @@
+"""Driving a gateway's service through a version or state change, with an automatic way back (stdlib only; target side).
+
+Shared by openclaw_upgrade (upgrade, rollback) and openclaw_token (the authenticated probe). The readiness poller
+measures downtime the way an operator's monitoring would see it: /readyz polled at 10 Hz for the whole change.
+"""
+
+import grp
+import json
+import os
+import pwd
+import threading
+import time
+
+from ansible.module_utils.openclaw_probe import fetch_json, wait_for
+from ansible.module_utils.openclaw_service import systemctl_argv
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import Request
+
+
+class ReadinessPoller(threading.Thread):
+    """Polls /readyz every `interval` seconds; `downtime` is the time /readyz did not answer ready."""
+
+    def __init__(self, module, port, host="127.0.0.1", interval=0.1):
+        super().__init__(daemon=True)
+        self.m, self.url, self.interval = module, f"http://{host}:{port}/readyz", interval
+        self.failed_probes = 0
+        self.probes = 0
+        self.downtime = 0.0
+        self._down_since = None
+        self._stop_event = threading.Event()
+
+    def run(self):
+        while not self._stop_event.is_set():
+            t = time.monotonic()
+            res = fetch_json(self.m, self.url, 0.5)
+            ready = bool(res["json"] and res["json"].get("ready") is True)
+            self.probes += 1
+            if not ready:
+                self.failed_probes += 1
+                if self._down_since is None:
+                    self._down_since = t
+            elif self._down_since is not None:
+                self.downtime += t - self._down_since
+                self._down_since = None
+            self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - t)))
+
+    def finish(self):
+        self._stop_event.set()
+        self.join(5)
+        if self._down_since is not None:
+            self.downtime += time.monotonic() - self._down_since
+            self._down_since = None
+        return round(self.downtime, 2)
+
+
+def token_accepted(port, token, host="127.0.0.1", timeout=5.0):
+    """Authenticated probe: POST /tools/invoke for a tool that does not exist. The gateway checks the bearer token
+    first: 401 = rejected; any other JSON answer (404 not_found) = accepted. Nothing is run. Returns True/False, or
+    raises RuntimeError when the gateway cannot be asked at all."""
+    url = f"http://{host}:{port}/tools/invoke"
+    body = json.dumps({"tool": "openclaw_ops_auth_probe", "args": {}})
+    try:
+        Request(use_proxy=False, follow_redirects="none").open(
+            "POST", url, data=body, timeout=timeout,
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        return True
+    except HTTPError as exc:
+        if exc.code == 401:
+            return False
+        if exc.code in (403, 404, 400):
+            return True
+        raise RuntimeError(f"authenticated probe got HTTP {exc.code}") from None
+    except (URLError, OSError) as exc:
+        raise RuntimeError(f"authenticated probe failed: {getattr(exc, 'reason', exc)}") from None
+
+
+class Service:
+    """The gateway's systemd unit (system scope, or a lingering user's manager)."""
+
+    def __init__(self, module, unit, scope="system", user=None, port=18789):
+        self.m, self.unit, self.scope, self.user, self.port = module, unit, scope, user, port
+        self.ctl = systemctl_argv(scope, user)
+
+    def systemctl(self, *args, check=True):
+        rc, out, err = self.m.run_command(self.ctl + list(args))
+        if check and rc != 0:
+            raise RuntimeError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
+        return rc, out
+
+    def show(self):
+        _rc, out = self.systemctl("show", self.unit, "--property=ActiveState,SubState,Result,ExecMainStatus,MainPID",
+                                  check=False)
+        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def journal_tail(self, lines=8):
+        argv = ["journalctl", "--no-pager", "-o", "cat", "-n", str(lines)]
+        argv += ["-u", self.unit] if self.scope == "system" else ["--user", f"--machine={self.user}@", "-u", self.unit]
+        rc, out, _err = self.m.run_command(argv)
+        return out.strip().splitlines()[-lines:] if rc == 0 else []
+
+    def gate(self, timeout, expect_version=None):
+        """Wait for /readyz (and /startupz's version); fail fast when the unit gives up (e.g. exit 78: the gateway
+        refused its state). Raises RuntimeError with the reason."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            summary = wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
+                               expect_version=expect_version)
+            if not summary["problems"]:
+                return summary
+            st = self.show()
+            if st.get("ActiveState") == "failed" or (st.get("ActiveState") == "inactive" and st.get("Result") not in
+                                                     (None, "", "success")):
+                tail = " | ".join(self.journal_tail(4))
+                raise RuntimeError(f"{self.unit} failed (result {st.get('Result')}, exit status "
+                                   f"{st.get('ExecMainStatus')}){': ' + tail if tail else ''}")
+            if time.monotonic() >= deadline:
+                raise RuntimeError(f"not ready within {timeout} s: " + "; ".join(summary["problems"]))
+
+
+def chown_tree(path, owner, group):
+    """Owner/group on everything, 0700 directories and 0600 files: the state holds credentials."""
+    uid = pwd.getpwnam(owner).pw_uid
+    gid = grp.getgrnam(group).gr_gid
+    for dirpath, _dirnames, filenames in os.walk(path):
+        os.chown(dirpath, uid, gid)
+        os.chmod(dirpath, 0o700)
+        for name in filenames:
+            f = os.path.join(dirpath, name)
+            os.chown(f, uid, gid, follow_symlinks=False)
+            if not os.path.islink(f):
+                os.chmod(f, 0o600)
