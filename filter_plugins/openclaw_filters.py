@@ -92,10 +92,47 @@ def sha256_from_shasums(text, filename):
     raise AnsibleFilterError(f"{filename} is not listed in SHASUMS256.txt: refusing an unverified download")
 
 
+def backup_prune_list(files, keep_days, now):
+    """Paths of archives past retention: older than `keep_days` days at epoch `now`, except the newest one, which is
+    kept however old (a schedule that broke a week ago must not have its last good archive pruned).
+    `files` is the `files` list of ansible.builtin.find (dicts with path and mtime)."""
+    if not isinstance(files, list):
+        raise AnsibleFilterError(f"backup_prune_list expects the list of find's files, got {type(files).__name__}")
+    try:
+        limit = float(now) - float(keep_days) * 86400
+    except (TypeError, ValueError):
+        raise AnsibleFilterError(f"keep_days {keep_days!r} and now {now!r} must be numbers") from None
+    if float(keep_days) < 0:
+        raise AnsibleFilterError(f"keep_days must not be negative, got {keep_days!r}")
+    ordered = sorted(files, key=lambda f: f["mtime"])
+    return [f["path"] for f in ordered[:-1] if f["mtime"] < limit]
+
+
+def openclaw_prune_pair(pair, now):
+    """backup_prune_list for a (files, keep_days) pair, as `zip` makes them (one pair per backup set)."""
+    files, keep_days = pair
+    return backup_prune_list(files, keep_days, now)
+
+
+def to_plist(data):
+    """XML property list of `data` (dict), via plistlib: launchd jobs are rendered by the library, not by hand."""
+    import plistlib
+
+    if not isinstance(data, dict):
+        raise AnsibleFilterError(f"to_plist expects a dict, got {type(data).__name__}")
+    try:
+        return plistlib.dumps(data, sort_keys=True).decode()
+    except (TypeError, OverflowError) as exc:
+        raise AnsibleFilterError(f"cannot render a property list: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
         return {
             "semver_satisfies": semver_satisfies,
             "node_arch": node_arch,
             "sha256_from_shasums": sha256_from_shasums,
+            "backup_prune_list": backup_prune_list,
+            "openclaw_prune_pair": openclaw_prune_pair,
+            "to_plist": to_plist,
         }

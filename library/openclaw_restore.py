@@ -8,12 +8,16 @@ short_description: Restore an OpenClaw gateway's state from an openclaw_backup a
 description:
   - Verifies the archive fully before touching the running gateway, then stops it, keeps the current state as a
     safety snapshot, unpacks into a staging directory next to the state directory and swaps it in with renames,
-    fixes owners and modes, runs the installed gateway's C(openclaw config validate), starts it and gates on
-    readiness. If any step after the stop fails, it puts the safety snapshot back, starts the previous state and
-    says so.
+    fixes owners and modes, runs the installed gateway's C(openclaw config validate), starts it, gates on
+    readiness, runs C(openclaw doctor --non-interactive) and gates again. If any step after the stop fails, it puts
+    the safety snapshot back, starts the previous state and says so.
   - Verification covers the manifest, every member's sha256, SQLite C(integrity_check) of every database, and member
     paths (no absolute paths, C(..), links or special files; extraction uses tarfile's C(data) filter).
   - An archive taken by a newer openclaw than the installed one is refused (the gateway's migrations are one-way).
+  - Also accepts archives written by the gateway's own C(openclaw backup create) (C(<root>/payload/posix/<path>) layout,
+    no checksums in its manifest). They are checked for safe member paths and SQLite integrity here and by the installed
+    gateway's C(openclaw backup verify), then restored the same way. An openclaw-ops archive that holds only some
+    classes is refused for a restore (it would replace the whole state with part of it).
 version_added: "0.1.0"
 author: openclaw-ops
 options:
@@ -76,6 +80,12 @@ options:
       - Verify, then unpack the archive's state into this new directory (owned by O(owner), modes 0700/0600) and stop
         there; the running gateway and its state are not touched. Used by the restore drill.
     type: path
+  doctor:
+    description:
+      - Run the installed gateway's C(openclaw doctor --non-interactive) (safe migrations only) once the restored gateway
+        is ready; a failure puts the previous state back like a failed gate.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -147,15 +157,47 @@ class Restorer:
             raise RuntimeError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
 
     def validate_config(self):
-        env = {"OPENCLAW_STATE_DIR": self.p["state_dir"],
-               "OPENCLAW_CONFIG_PATH": self.p["config_path"] or os.path.join(self.p["state_dir"], "openclaw.json")}
-        if self.p["node_bin_dir"]:
-            env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
         runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
         rc, out, err = self.m.run_command([runuser, "-u", self.p["owner"], "--", self.p["cli"], "config", "validate",
-                                           "--json"], environ_update=env, cwd="/")
+                                           "--json"], environ_update=self.cli_env(), cwd="/")
         if rc != 0:
             raise RuntimeError(f"`openclaw config validate` rejected the restored config: {(out or err).strip()[-300:]}")
+
+    def cli_env(self, state_dir=None, config_path=None):
+        env = {"OPENCLAW_STATE_DIR": state_dir or self.p["state_dir"],
+               "OPENCLAW_CONFIG_PATH": config_path or self.p["config_path"] or os.path.join(self.p["state_dir"],
+                                                                                              "openclaw.json")}
+        if self.p["node_bin_dir"]:
+            env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
+        return env
+
+    def upstream_verify(self, archive):
+        """The installed gateway's own verifier for its own archive format (run in a scratch state, as root, who can
+        read the 0600 archive; it only reads the archive)."""
+        scratch = tempfile.mkdtemp(prefix="openclaw-restore-cli-")
+        try:
+            env = self.cli_env(os.path.join(scratch, "state"), os.path.join(scratch, "openclaw.json"))
+            env["HOME"] = scratch
+            rc, out, err = self.m.run_command([self.p["cli"], "backup", "verify", archive, "--json"], environ_update=env,
+                                              cwd=scratch)
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        if rc != 0:
+            raise ArchiveError(f"`openclaw backup verify` rejects it: {(out or err).strip()[-300:]}")
+
+    def doctor(self):
+        """`openclaw doctor --non-interactive` (safe migrations only) on the restored, running gateway; run after the
+        start so its health step finds the gateway instead of waiting 60 s for it."""
+        if not self.p["doctor"]:
+            return
+        env = self.cli_env()
+        env["HOME"] = pwd.getpwnam(self.p["owner"]).pw_dir
+        runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
+        rc, out, err = self.m.run_command(["timeout", "300", runuser, "-u", self.p["owner"], "--", self.p["cli"], "doctor",
+                                           "--non-interactive", "--no-workspace-suggestions"], environ_update=env,
+                                          cwd="/")
+        if rc != 0:
+            raise RuntimeError(f"`openclaw doctor --non-interactive` failed (rc {rc}): {(err or out).strip()[-300:]}")
 
     def gate(self, timeout=None):
         s = wait_for(self.m, "127.0.0.1", self.p["port"], 5.0, timeout or self.p["ready_timeout"], 1.0)
@@ -192,6 +234,7 @@ def main():
             ready_timeout=dict(type="int", default=120),
             verify_only=dict(type="bool", default=False),
             extract_to=dict(type="path"),
+            doctor=dict(type="bool", default=True),
         ),
         required_if=[("scope", "user", ["user"])],
         supports_check_mode=True,
@@ -205,7 +248,19 @@ def main():
             manifest = verify(p["archive"], scratch)
         except ArchiveError as exc:
             module.fail_json(msg=f"Refusing {p['archive']} before touching the gateway: {exc}.", **result)
-        result.update(files=len(manifest.get("files", [])), archive_version=manifest.get("openclaw_version"))
+        result.update(files=len(manifest.get("files", [])), archive_version=manifest.get("openclaw_version"),
+                      archive_format=manifest["format"])
+        r = Restorer(module)
+        if manifest["format"] == "openclaw":
+            try:
+                r.upstream_verify(p["archive"])
+            except ArchiveError as exc:
+                module.fail_json(msg=f"Refusing {p['archive']} before touching the gateway: {exc}.", **result)
+        classes = manifest.get("classes") or ["all"]
+        if "all" not in classes and not p["extract_to"] and not p["verify_only"]:
+            module.fail_json(msg=f"Refusing {p['archive']}: it holds only part of the state ({', '.join(classes)}) and a "
+                                 "restore replaces the whole state directory. Restore a full archive, or unpack this one "
+                                 "with extract_to and copy the files you need.", **result)
         if manifest.get("openclaw_version") and version_tuple(manifest["openclaw_version"]) > version_tuple(
                 p["installed_version"]):
             module.fail_json(msg=f"Refusing {p['archive']}: it was taken by openclaw {manifest['openclaw_version']}, newer "
@@ -215,11 +270,10 @@ def main():
             result["changed"] = not p["verify_only"]
             module.exit_json(msg="archive verified", **result)
 
-        r = Restorer(module)
         if p["extract_to"]:
             if os.path.exists(p["extract_to"]):
                 module.fail_json(msg=f"extract_to {p['extract_to']} already exists; give a new directory.", **result)
-            extract_payload(p["archive"], p["extract_to"])
+            extract_payload(p["archive"], p["extract_to"], manifest["payload_prefix"])
             clear_stale_owner_lease(p["extract_to"])
             r.chown_tree(p["extract_to"])
             result["changed"] = True
@@ -228,7 +282,7 @@ def main():
         staging = f"{state}.restore-{stamp}"
         safety = f"{state}.pre-restore-{stamp}"
         # Unpack before stopping: the only downtime is the swap, the validate and the start.
-        extract_payload(p["archive"], staging)
+        extract_payload(p["archive"], staging, manifest["payload_prefix"])
         clear_stale_owner_lease(staging)
         r.chown_tree(staging)
         result["changed"] = True
@@ -241,6 +295,8 @@ def main():
             os.rename(staging, state)
             r.validate_config()
             r.systemctl("start", p["unit"])
+            r.gate()
+            r.doctor()
             r.gate()
         except Exception as exc:  # put the previous state back and start it
             reason = str(exc)

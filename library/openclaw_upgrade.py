@@ -301,14 +301,14 @@ class Upgrader:
         """Verify `archive` and unpack it into a directory beside the state, ready to be swapped in by a rename."""
         scratch = tempfile.mkdtemp(prefix="openclaw-upgrade-verify-")
         try:
-            verify(archive, scratch)
+            manifest = verify(archive, scratch)
         except ArchiveError as exc:
             self.fail(f"The {purpose} archive {archive} does not verify ({exc}); nothing was changed.")
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         staging = f"{self.state}.{purpose}-{self.stamp}"
         shutil.rmtree(staging, ignore_errors=True)
-        extract_payload(archive, staging)
+        extract_payload(archive, staging, manifest["payload_prefix"])
         clear_stale_owner_lease(staging)
         chown_tree(staging, self.p["owner"], self.p["group"])
         return staging

@@ -25,24 +25,98 @@ class ArchiveError(Exception):
     pass
 
 
-def verify(archive, scratch):
-    """Full verification without touching the state: returns the manifest. Raises ArchiveError with one sentence."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+CHUNK = 1 << 20
+
+
+def _open(archive):
     try:
-        tf = tarfile.open(archive, "r:gz")
+        return tarfile.open(archive, "r:gz")
     except (OSError, tarfile.TarError, EOFError) as exc:
         raise ArchiveError(f"cannot read the archive: {exc}") from None
-    with tf:
+
+
+def _safe_members(tf):
+    """All members, refusing absolute paths, `..`, links and special files (before anything is read or unpacked)."""
+    try:
+        members = tf.getmembers()
+    except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+        raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
+    for m in members:
+        if m.name.startswith("/") or ".." in m.name.split("/"):
+            raise ArchiveError(f"unsafe member path {m.name!r} (absolute or with ..)")
+        if not (m.isfile() or m.isdir()):
+            raise ArchiveError(f"member {m.name!r} is a link or special file; refusing it")
+    return members
+
+
+def _read_member(tf, member, scratch):
+    """Stream one member: (sha256, integrity_check result or None when it is not a SQLite database)."""
+    h = hashlib.sha256()
+    probe = os.path.join(scratch, "probe.sqlite")
+    try:
+        src = tf.extractfile(member)
+        head = src.read(CHUNK)
+        is_db = head.startswith(SQLITE_MAGIC)
+        with open(probe, "wb") if is_db else _Null() as out:
+            chunk = head
+            while chunk:
+                h.update(chunk)
+                out.write(chunk)
+                chunk = src.read(CHUNK)
+    except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+        raise ArchiveError(f"{member.name} cannot be read: {exc}") from None
+    ok = None
+    if is_db:
+        con = None
         try:
-            members = tf.getmembers()
-        except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+            con = connect(probe)
+            ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            ok = str(exc)
+        finally:
+            if con is not None:
+                con.close()
+            os.unlink(probe)
+    return h.hexdigest(), ok
+
+
+class _Null:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def write(self, data):
+        pass
+
+
+def archive_format(archive):
+    """"openclaw-ops" (manifest.json + payload/<rel>) or "openclaw" (upstream `openclaw backup create`:
+    <root>/manifest.json + <root>/payload/posix/<absolute path>), from the first member."""
+    with _open(archive) as tf:
+        try:
+            first = tf.next()
+        except (OSError, tarfile.TarError, EOFError) as exc:
             raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
-        names = {}
-        for m in members:
-            if m.name.startswith("/") or ".." in m.name.split("/"):
-                raise ArchiveError(f"unsafe member path {m.name!r} (absolute or with ..)")
-            if not (m.isfile() or m.isdir()):
-                raise ArchiveError(f"member {m.name!r} is a link or special file; refusing it")
-            names[m.name] = m
+    if first is None:
+        raise ArchiveError("the archive is empty")
+    if first.name == "manifest.json" or first.name.startswith("payload/"):
+        return "openclaw-ops"
+    parts = first.name.split("/")
+    if len(parts) >= 2 and parts[1] in ("manifest.json", "payload"):
+        return "openclaw"
+    raise ArchiveError(f"unknown archive layout (first member {first.name!r}): neither openclaw-ops nor openclaw backup")
+
+
+def verify(archive, scratch):
+    """Full verification without touching the state; returns the manifest, normalised so that `payload_prefix` names
+    the directory inside the archive that holds the state. Raises ArchiveError with one sentence."""
+    if archive_format(archive) == "openclaw":
+        return verify_upstream(archive, scratch)
+    with _open(archive) as tf:
+        names = {m.name: m for m in _safe_members(tf)}
         if "manifest.json" not in names:
             raise ArchiveError("no manifest.json: not an openclaw-ops backup")
         try:
@@ -55,39 +129,65 @@ def verify(archive, scratch):
             listed.add(member)
             if member not in names:
                 raise ArchiveError(f"{entry['path']} is in the manifest but not in the archive")
-            try:
-                data = tf.extractfile(names[member]).read()
-            except (OSError, tarfile.TarError, EOFError, Exception) as exc:
-                raise ArchiveError(f"{entry['path']} cannot be read: {exc}") from None
-            if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+            digest, ok = _read_member(tf, names[member], scratch)
+            if digest != entry["sha256"]:
                 raise ArchiveError(f"{entry['path']} does not match its sha256: the archive was altered or damaged")
-            if entry.get("sqlite"):
-                probe = os.path.join(scratch, "probe.sqlite")
-                with open(probe, "wb") as fh:
-                    fh.write(data)
-                try:
-                    ok = connect(probe).execute("PRAGMA integrity_check").fetchone()[0]
-                except sqlite3.DatabaseError as exc:
-                    ok = str(exc)
-                os.unlink(probe)
-                if ok != "ok":
-                    raise ArchiveError(f"{entry['path']} fails SQLite integrity_check: {ok}")
+            if ok not in (None, "ok"):
+                raise ArchiveError(f"{entry['path']} fails SQLite integrity_check: {ok}")
         extra = [n for n, m in names.items() if m.isfile() and n != "manifest.json" and n not in listed]
         if extra:
             raise ArchiveError(f"members not in the manifest: {', '.join(sorted(extra)[:5])}")
+    manifest.update(format="openclaw-ops", payload_prefix="payload/")
     return manifest
 
 
-def extract_payload(archive, dest):
-    """Unpack payload/ into `dest`. Uses tarfile's `data` filter where the target's Python has it (3.12, 3.11.4+);
-    Debian 12's Python 3.11.2 does not, so there the same rules are applied here: regular files and directories only
-    (verify() already refused links, devices, absolute paths and `..`), each resolved path inside `dest`."""
+def verify_upstream(archive, scratch):
+    """An archive from the gateway's own `openclaw backup create`. Its manifest carries no checksums, so this checks
+    what can be checked here (layout, member paths, every SQLite database's integrity_check); restore also runs the
+    installed gateway's `openclaw backup verify` on it."""
+    with _open(archive) as tf:
+        members = _safe_members(tf)
+        root = members[0].name.split("/", 1)[0]
+        names = {m.name: m for m in members}
+        outside = [n for n in names if n != root and not n.startswith(root + "/")]
+        if outside:
+            raise ArchiveError(f"members outside the archive root {root!r}: {', '.join(outside[:3])}")
+        try:
+            upstream = json.load(tf.extractfile(names[f"{root}/manifest.json"]))
+        except KeyError:
+            raise ArchiveError(f"no {root}/manifest.json: not an openclaw backup archive") from None
+        except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
+            raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
+        if upstream.get("schemaVersion") != 1:
+            raise ArchiveError(f"openclaw backup schemaVersion {upstream.get('schemaVersion')!r} is not supported (1 is)")
+        states = [a for a in upstream.get("assets", []) if a.get("kind") == "state"]
+        if len(states) != 1:
+            raise ArchiveError(f"expected one state asset in the openclaw backup, found {len(states)}")
+        prefix = states[0]["archivePath"].rstrip("/") + "/"
+        files = []
+        for name, m in names.items():
+            if m.isfile() and name.startswith(prefix):
+                _digest, ok = _read_member(tf, m, scratch)
+                if ok not in (None, "ok"):
+                    raise ArchiveError(f"{name[len(prefix):]} fails SQLite integrity_check: {ok}")
+                files.append(dict(path=name[len(prefix):], size=m.size))
+        if not files:
+            raise ArchiveError("the openclaw backup holds no state files")
+    return dict(format="openclaw", payload_prefix=prefix, openclaw_version=upstream.get("runtimeVersion"), files=files,
+                classes=["all"], created=upstream.get("createdAt"), state_dir=upstream.get("paths", {}).get("stateDir"))
+
+
+def extract_payload(archive, dest, prefix="payload/"):
+    """Unpack the state under `prefix` into `dest`. Uses tarfile's `data` filter where the target's Python has it
+    (3.12, 3.11.4+); Debian 12's Python 3.11.2 does not, so there the same rules are applied here: regular files and
+    directories only (verify() already refused links, devices, absolute paths and `..`), each resolved path inside
+    `dest`."""
     root = os.path.realpath(dest)
     os.makedirs(root, mode=0o700)
     with tarfile.open(archive, "r:gz") as tf:
-        members = [m for m in tf.getmembers() if m.name.startswith("payload/") and len(m.name) > len("payload/")]
+        members = [m for m in tf.getmembers() if m.name.startswith(prefix) and len(m.name) > len(prefix)]
         for m in members:
-            m.name = m.name[len("payload/"):]
+            m.name = m.name[len(prefix):]
         if hasattr(tarfile, "data_filter"):
             tf.extractall(root, members=members, filter="data")
             return
@@ -100,7 +200,7 @@ def extract_payload(archive, dest):
             elif m.isfile():
                 os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
                 with tf.extractfile(m) as src, open(target, "xb") as out:
-                    shutil.copyfileobj(src, out)
+                    shutil.copyfileobj(src, out, CHUNK)
                 os.utime(target, (m.mtime, m.mtime))
             else:
                 raise ArchiveError(f"member {m.name!r} is not a regular file or directory")

@@ -1,6 +1,6 @@
 import pytest
 from ansible.errors import AnsibleFilterError
-from openclaw_filters import node_arch, semver_satisfies, sha256_from_shasums
+from openclaw_filters import backup_prune_list, node_arch, semver_satisfies, sha256_from_shasums
 
 ENGINES = ">=24.16.0 <25 || >=26.1.0"
 
@@ -50,3 +50,27 @@ def test_sha256_from_shasums_picks_the_file():
 def test_sha256_from_shasums_refuses_unlisted_file():
     with pytest.raises(AnsibleFilterError, match="refusing an unverified download"):
         sha256_from_shasums(SUMS, "node-v24.21.0-linux-ppc64le.tar.xz")
+
+
+class TestBackupPruneList:
+    DAY = 86400
+    NOW = 1_800_000_000
+
+    def files(self, *ages_days):
+        return [{"path": f"/b/a{i}.tar.gz", "mtime": self.NOW - age * self.DAY} for i, age in enumerate(ages_days)]
+
+    def test_prunes_only_past_retention(self):
+        assert backup_prune_list(self.files(1, 8, 3, 10), 7, self.NOW) == ["/b/a3.tar.gz", "/b/a1.tar.gz"]
+
+    def test_keeps_the_newest_even_when_everything_is_old(self):
+        assert backup_prune_list(self.files(40, 35, 31), 30, self.NOW) == ["/b/a0.tar.gz", "/b/a1.tar.gz"]
+
+    def test_empty_and_single(self):
+        assert backup_prune_list([], 7, self.NOW) == []
+        assert backup_prune_list(self.files(100), 7, self.NOW) == []
+
+    def test_bad_input(self):
+        with pytest.raises(AnsibleFilterError, match="list of find"):
+            backup_prune_list("x", 7, self.NOW)
+        with pytest.raises(AnsibleFilterError, match="negative"):
+            backup_prune_list([], -1, self.NOW)
