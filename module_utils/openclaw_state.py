@@ -5,9 +5,12 @@ files: the gateway keeps state/openclaw.sqlite in WAL mode, and a file copy of a
 database can be torn. Everything else is copied as files. tmp/ and cache/ are left out.
 """
 
+import collections
 import hashlib
 import os
 import sqlite3
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 
 # Backup classes from the handbook's table, mapped onto the real state layout.
 CLASSES = {
@@ -111,3 +114,147 @@ def sha256_file(path, bufsize=1 << 20):
         for chunk in iter(lambda: fh.read(bufsize), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+# --- archive write path --------------------------------------------------------------------------------------------
+# The archive is a gzip tar made of several gzip members (RFC 1952 section 2.2: a gzip file is a series of members).
+# gzip, GNU tar, Python's gzip/tarfile ("r:gz") and Node's zlib read such a file as one stream. Cutting the tar stream
+# into independent members lets each piece be compressed on its own thread, and lets a piece that does not compress
+# (photos, video, already-compressed files) be stored instead of run through a futile deflate.
+
+GZIP_CHUNK = 4 << 20
+_SAMPLE = 16 << 10
+_STORE_RATIO = 0.97
+
+
+def compress_member(block, level):
+    """One gzip member for `block`; level 0 (stored) when three samples of it do not shrink at level 1."""
+    if level > 0 and len(block) >= 4 * _SAMPLE:
+        mid = len(block) // 2
+        samples = (block[:_SAMPLE], block[mid:mid + _SAMPLE], block[-_SAMPLE:])
+        if all(len(zlib.compress(s, 1)) > _STORE_RATIO * len(s) for s in samples):
+            level = 0
+    c = zlib.compressobj(level, zlib.DEFLATED, 31)
+    return c.compress(block) + c.flush(), level == 0
+
+
+class ChunkedGzipWriter:
+    """Write-only file object for tarfile: collects the tar stream into pieces of at least `chunk` bytes, compresses
+    each as a separate gzip member on `threads` worker threads (zlib releases the GIL) and writes them to `raw` in
+    order. `members` counts the gzip members written, `stored` those written at level 0."""
+
+    def __init__(self, raw, level, threads=1, chunk=GZIP_CHUNK):
+        self.raw, self.level, self.chunk = raw, level, chunk
+        self.pos = 0
+        self.pieces, self.pending = [], 0
+        self.pool = ThreadPoolExecutor(max_workers=max(1, threads))
+        self.inflight = collections.deque()
+        self.max_inflight = max(1, threads) * 2
+        self.members = self.stored = 0
+
+    def tell(self):
+        return self.pos
+
+    def write(self, data):
+        self.pieces.append(bytes(data))
+        self.pending += len(data)
+        self.pos += len(data)
+        if self.pending >= self.chunk:
+            self._submit()
+        return len(data)
+
+    def _submit(self):
+        block = b"".join(self.pieces)
+        self.pieces, self.pending = [], 0
+        self.inflight.append(self.pool.submit(compress_member, block, self.level))
+        while len(self.inflight) >= self.max_inflight:
+            self._drain_one()
+
+    def _drain_one(self):
+        out, stored = self.inflight.popleft().result()
+        self.raw.write(out)
+        self.members += 1
+        self.stored += stored
+
+    def close(self):
+        """Compress what is left and wait for every member to be written."""
+        try:
+            if self.pieces:
+                self._submit()
+            while self.inflight:
+                self._drain_one()
+        finally:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def abort(self):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class HashingReader:
+    """Wraps a binary file: every byte read is fed to sha256, so a file is hashed while it is archived (one read)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.sha = hashlib.sha256()
+
+    def read(self, n=-1):
+        data = self.fh.read(n)
+        self.sha.update(data)
+        return data
+
+
+class GzipChainReader:
+    """Sequential reader of a (multi-member) gzip file in large blocks, for tarfile's stream mode ("r|"). zlib checks
+    each member's CRC32 and length; trailing garbage or a truncated member raises ValueError. Also hashes the
+    compressed bytes (`digest`), so the verification pass yields the archive's sha256 too."""
+
+    def __init__(self, path, bufsize=1 << 20):
+        self.fh = open(path, "rb")
+        self.bufsize = bufsize
+        self.digest = hashlib.sha256()
+        self.d = zlib.decompressobj(31)
+        self.pending = b""
+        self.out = bytearray()
+        self.eof = False
+
+    def _fill(self):
+        while not self.out and not self.eof:
+            data = self.pending or self.fh.read(self.bufsize)
+            if not self.pending:
+                self.digest.update(data)
+            self.pending = b""
+            if not data:
+                if not self.d.eof:
+                    raise ValueError("the archive ends inside a gzip member (truncated)")
+                self.eof = True
+                return
+            if self.d.eof:  # the previous member is complete: the next one starts here
+                self.d = zlib.decompressobj(31)
+            self.out += self.d.decompress(data)
+            if self.d.eof and self.d.unused_data:
+                self.pending = self.d.unused_data
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            parts = []
+            while True:
+                self._fill()
+                if not self.out:
+                    return b"".join(parts)
+                parts.append(bytes(self.out))
+                self.out = bytearray()
+        self._fill()
+        data = bytes(self.out[:n])
+        del self.out[:n]
+        return data
+
+    def drain(self):
+        """Read to the end (checks the remaining members) and return the archive's sha256."""
+        while not self.eof:
+            self.out = bytearray()
+            self._fill()
+        self.out = bytearray()
+        return self.digest.hexdigest()
+
+    def close(self):
+        self.fh.close()

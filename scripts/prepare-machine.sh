@@ -5,6 +5,7 @@
 set -euo pipefail
 PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
       xz-utils curl ca-certificates bc
+      age         # decrypts backups made with openclaw_backup encrypt_recipients (the identity stays here)
       prometheus)  # promtool checks the alert rules
 missing=()
 for p in "${PKGS[@]}"; do
