@@ -251,9 +251,20 @@ class Upgrader:
 
     # --- changing ------------------------------------------------------------------------------------------
     def fail(self, msg, **extra):
+        if self.result.get("changed"):
+            self.prune_asides()
         self.result.update(extra, duration=round(time.monotonic() - self.started, 2),
                            current_version=self.current_version())
         self.m.fail_json(msg=msg, **self.result)
+
+    def prune_asides(self, keep=1):
+        """Replaced states kept for forensics (failed upgrades, operator rollbacks): the newest of each kind stays."""
+        parent, base = os.path.split(self.state)
+        for kind in ("failed-upgrade", "rolled-back-from", "rollback-failed-state"):
+            found = sorted((n for n in os.listdir(parent) if n.startswith(f"{base}.{kind}-")),
+                           key=lambda n: os.path.getmtime(os.path.join(parent, n)), reverse=True)
+            for name in found[keep:]:
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
 
     def write_record(self, **record):
         os.makedirs(self.p["record_dir"], mode=0o700, exist_ok=True)
@@ -402,6 +413,7 @@ class Upgrader:
                           backup_archive=p["backup_archive"], started=self.stamp)
         for name in plan["prune"]:
             shutil.rmtree(os.path.join(self.versions, name), ignore_errors=True)
+        self.prune_asides()
         self.result.update(pruned=plan["prune"], current_version=target,
                            duration=round(time.monotonic() - self.started, 2),
                            msg=f"upgraded {current} -> {target}")
@@ -447,6 +459,7 @@ class Upgrader:
         self.result.update(rolled_back=True, downtime_seconds=poller.finish(), failed_probes=poller.failed_probes,
                            aside=aside, current_version=prev, duration=round(time.monotonic() - self.started, 2),
                            msg=f"rolled back {current} -> {prev} with the pre-upgrade state from {archive}")
+        self.prune_asides()
         self.write_record(status="rolled_back_by_operator", from_version=current, to_version=prev,
                           backup_archive=archive, started=self.stamp)
         self.m.exit_json(**self.result)

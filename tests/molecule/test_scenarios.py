@@ -76,6 +76,27 @@ def check_backup(name, inv, env, logs):
     assert "openclaw_last_backup_success_timestamp_seconds " in prom, prom
     check_restore(name, inv, env, logs, archives[0])
     check_restore_drill(name, inv, env)
+    check_backup_schedule(name, inv, env)
+
+
+def check_backup_schedule(name, inv, env):
+    """backup-schedule.yml installs a timer whose run (without Ansible on the host) writes one verified archive per
+    set and refreshes the success marker; a second run of the playbook changes nothing."""
+    pb = ["ansible-playbook", "backup-schedule.yml", "-i", str(inv)]
+    res = subprocess.run(pb, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout[-4000:]
+    again = subprocess.run(pb, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert re.search(rf"{name}\s*:\s*ok=\d+\s+changed=0\s", again.stdout), again.stdout[-3000:]
+    assert sh_in(name, env, "systemctl is-enabled openclaw-backup.timer").stdout.strip() == "enabled"
+    assert "openclaw-backup.service" in sh_in(name, env, "systemctl list-timers --all openclaw-backup.timer").stdout
+    before = sh_in(name, env, "cat /var/lib/openclaw-ops/markers/backup_success").stdout
+    sh_in(name, env, "rm -f /var/backups/openclaw/openclaw-*.tar.gz && systemctl start openclaw-backup.service")
+    assert sh_in(name, env, "systemctl show -p Result --value openclaw-backup.service").stdout.strip() == "success"
+    made = sh_in(name, env, "cd /var/backups/openclaw && ls openclaw-*.tar.gz").stdout.split()
+    assert sorted(n.split("-")[1] for n in made) == ["agents", "backup", "config", "credentials"], made
+    assert sh_in(name, env, "cat /var/lib/openclaw-ops/markers/backup_success").stdout != before
+    journal = sh_in(name, env, "journalctl -u openclaw-backup.service -o cat --no-pager").stdout
+    assert "ok backup: /var/backups/openclaw/openclaw-backup-" in journal, journal[-2000:]
 
 
 def check_restore_drill(name, inv, env):
