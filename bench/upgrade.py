@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""Upgrade, rollback and token-rotation downtime on one real systemd host, in one run, with one instrument.
+
+A 10 Hz readiness poller runs inside the host (GET /readyz, ready=true counts) during each operation and reports
+the longest window in which the gateway was not ready. Measured, on the same host, in this order:
+  1. bare `systemctl restart` of the gateway on 2026.9.5 (median of 3): the anchor;
+  2. upgrade.yml 2026.9.5 -> 2026.9.6 (the side-by-side install happens before the switch, outside the window);
+  3. a failed upgrade (2026.9.6 -> 2026.9.5, which refuses the migrated state with exit 78) until 2026.9.6 is ready
+     again: the whole window of the failed attempt plus the automatic rollback, with no package download;
+  4. rotate-token.yml: failed probes during the rotation.
+Targets (issue 5): upgrade <= 1.2x bare restart, rollback <= 2x, rotation 0 failed probes.
+
+Usage: bench/upgrade.py   (needs `make setup`; writes bench/results/upgrade-latest.txt)
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HOST = "openclaw-bench-upgrade"
+ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0",
+           PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
+
+POLLER = r"""
+import json, os, time, urllib.request
+stop = '/run/bench-poller.stop'
+probes = failed = 0
+longest = cur = 0.0
+down_since = None
+while not os.path.exists(stop):
+    t = time.monotonic()
+    try:
+        ok = json.load(urllib.request.urlopen('http://127.0.0.1:18789/readyz', timeout=1)).get('ready') is True
+    except Exception:
+        ok = False
+    probes += 1
+    if not ok:
+        failed += 1
+        down_since = t if down_since is None else down_since
+    elif down_since is not None:
+        longest = max(longest, t - down_since)
+        down_since = None
+    time.sleep(max(0.0, 0.1 - (time.monotonic() - t)))
+if down_since is not None:
+    longest = max(longest, time.monotonic() - down_since)
+print(json.dumps({"probes": probes, "failed": failed, "window": round(longest, 2)}))
+"""
+
+
+def sh(script, check=True):
+    return subprocess.run(["podman", "exec", HOST, "bash", "-c", script], env=ENV, capture_output=True, text=True,
+                          check=check)
+
+
+def play(inv, *args):
+    res = subprocess.run(["ansible-playbook", *args, "-i", str(inv)], cwd=ROOT, env=ENV, capture_output=True, text=True)
+    return res.returncode, res.stdout
+
+
+class Poller:
+    def __enter__(self):
+        sh("rm -f /run/bench-poller.stop")
+        self.proc = subprocess.Popen(["podman", "exec", HOST, "python3", "-c", POLLER], env=ENV, stdout=subprocess.PIPE,
+                                     text=True)
+        time.sleep(1.5)
+        return self
+
+    def __exit__(self, *exc):
+        time.sleep(1.0)
+        sh("touch /run/bench-poller.stop")
+        self.stats = json.loads(self.proc.communicate(timeout=60)[0])
+
+
+def wait_ready(timeout=180):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sh("python3 -c \"import json,urllib.request,sys;sys.exit(0 if json.load(urllib.request.urlopen("
+              "'http://127.0.0.1:18789/readyz',timeout=2)).get('ready') else 1)\"", check=False).returncode == 0:
+            return
+        time.sleep(0.2)
+    raise SystemExit("gateway not ready")
+
+
+def main():
+    image = subprocess.run([str(ROOT / "scripts" / "build-host-image.sh")], env=ENV, capture_output=True, text=True,
+                           check=True).stdout.strip()
+    subprocess.run(["podman", "rm", "-f", HOST], env=ENV, capture_output=True)
+    subprocess.run(["podman", "run", "-d", "--name", HOST, "--hostname", HOST, "--systemd=always", "-v",
+                    f"{ROOT / '.cache' / 'npm'}:/var/cache/openclaw/npm", image], env=ENV, check=True, capture_output=True)
+    try:
+        inv = Path(tempfile.mkdtemp(prefix="bench-upgrade-")) / "hosts.yml"
+        inv.write_text(json.dumps({"openclaw": {"hosts": {HOST: None}, "vars": {
+            "ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3",
+            "openclaw_nodejs_mirror_url": f"file://{ROOT}/.cache/node-mirror",
+            "openclaw_nodejs_controller_cache_dir": f"{ROOT}/.cache/node-download",
+            "openclaw_gateway_token": "bench-upgrade-token-0123456789abcdef0123456789",
+            "openclaw_gateway_version": "2026.9.5"}}}))
+        time.sleep(2)
+        rc, out = play(inv, "deploy.yml")
+        if rc:
+            sys.exit("deploy failed:\n" + out[-3000:])
+        wait_ready()
+        restarts = []
+        for _ in range(3):
+            with Poller() as p:
+                sh("systemctl restart openclaw-gateway")
+                wait_ready()
+            restarts.append(p.stats["window"])
+        bare = statistics.median(restarts)
+
+        with Poller() as p:
+            rc, out = play(inv, "upgrade.yml", "-e", "openclaw_upgrade_version=2026.9.6")
+        if rc:
+            sys.exit("upgrade failed:\n" + out[-3000:])
+        upgrade = p.stats["window"]
+
+        with Poller() as p:
+            rc, out = play(inv, "upgrade.yml", "-e", "openclaw_upgrade_version=2026.9.5")
+            wait_ready()
+        if rc == 0 or "exit status 78" not in " ".join(out.split()):
+            sys.exit("the downgrade was expected to fail with exit 78 and roll back:\n" + out[-3000:])
+        rollback = p.stats["window"]
+
+        with Poller() as p:
+            rc, out = play(inv, "rotate-token.yml", "-e", f"openclaw_token_store={inv.parent / 'tokens'}")
+        if rc:
+            sys.exit("rotation failed:\n" + out[-3000:])
+        rotation = p.stats
+    finally:
+        subprocess.run(["podman", "rm", "-f", HOST], env=ENV, capture_output=True)
+
+    load = os.getloadavg()[0]
+    lines = [
+        f"upgrade bench {time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())} on {os.cpu_count()} cores, load {load:.1f}; "
+        "openclaw 2026.9.5 -> 2026.9.6, node 24.21.0, 10 Hz /readyz poller on the host",
+        f"{'bare systemctl restart (median of 3)':44s} {bare:7.2f} s   runs {restarts}",
+        f"{'upgrade downtime':44s} {upgrade:7.2f} s   {upgrade / bare:5.2f}x bare (target <= 1.2x)",
+        f"{'failed upgrade -> old version ready again':44s} {rollback:7.2f} s   {rollback / bare:5.2f}x bare (target <= 2x)",
+        f"{'token rotation: failed probes':44s} {rotation['failed']:7d}     of {rotation['probes']} (target 0)",
+    ]
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "upgrade-latest.txt").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
