@@ -50,6 +50,7 @@ def fleet(env, logs):
             return subprocess.run(["molecule", *args], cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT,
                                   timeout=2400).returncode
     try:
+        molecule("destroy", "-s", SCENARIO, log="upgrade-destroy-before.log")  # `test --destroy never` skips it too
         rc = molecule("test", "-s", SCENARIO, "--destroy", "never", log="upgrade-test.log")
         text = (logs / "upgrade-test.log").read_text()
         assert rc == 0, f"molecule test -s upgrade failed:\n{text[-6000:]}"
