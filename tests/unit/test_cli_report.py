@@ -2,9 +2,10 @@
 
 The fixtures in cli_events/ are real runner events (trimmed to the fields the parser reads, the podman
 host renamed gw1) recorded from `openclaw-ops deploy|health|backup` against a real podman systemd host
-running the real gateway, and from a local play with block/rescue, ignore_errors and no_log. The one
-exception is upgrade-contract.json: written from the openclaw_upgrade result contract (the module did not
-exist yet), in the shape of the recorded events.
+running the real gateway (backup-ok.json predates backup sets: one unlooped task), and from a local play
+with block/rescue, ignore_errors and no_log. The exceptions are upgrade-contract.json and
+rollback-contract.json: written from the openclaw_upgrade result contract, in the shape of the recorded
+events.
 """
 
 import io
@@ -82,11 +83,36 @@ def test_backup_archive_path():
     assert gw["backup_size"] > 0 and len(gw["backup_sha256"]) == 64
 
 
+def test_backup_sets_loop_gives_every_archive():
+    """backup.yml with backup sets: one looped openclaw_backup task, one result per set."""
+    gw = build("backup-sets-ok")["hosts"]["gw1"]
+    assert gw["result"] == "ok"
+    names = [p.rsplit("/", 1)[-1].split("-gw1-")[0] for p in gw["backup_paths"]]
+    assert names == ["openclaw-backup", "openclaw-config", "openclaw-credentials", "openclaw-agents"]
+    assert gw["backup_path"] == gw["backup_paths"][-1]
+    results = gw["modules"]["openclaw_backup"]
+    assert [r["item"] for r in results] == ["backup (all)", "config (config)", "credentials (credentials)", "agents (agents)"]
+    assert all(r["task_status"] == "changed" and "results" not in r for r in results)
+    assert "(+3 more)" in report.table(build("backup-sets-ok"))
+
+
 def test_failed_preflight_names_task_and_message():
     rep = build("deploy-preflight-failed")
     gw = rep["hosts"]["gw1"]
     assert gw["result"] == "failed" and gw["failed_task"] == "openclaw_gateway : Check openclaw_gateway_port"
     assert gw["msg"] == "openclaw_gateway_port must be an integer between 1 and 65535 (got 0)."
+    assert not report.report_ok(rep, 2)
+
+
+def test_gateway_not_ready_rescue_that_fails_again():
+    """Recorded on an overloaded machine: the readiness gate timed out, the rescue collected the journal and
+    failed the host. The recap counts the host both rescued and failed; the last failure is the one reported."""
+    rep = build("deploy-not-ready")
+    gw = rep["hosts"]["gw1"]
+    assert gw["result"] == "failed" and gw["failed_task"] == "openclaw_gateway : Fail the host with the journal tail"
+    assert gw["msg"].startswith("OpenClaw gateway on 127.0.0.1:18789 is unhealthy after 120.01 s") and "journal" in gw["msg"]
+    probe = gw["modules"]["openclaw_health"][-1]
+    assert probe["task_status"] == "failed" and gw["ready"] is False and gw["healthy"] is False
     assert not report.report_ok(rep, 2)
 
 
