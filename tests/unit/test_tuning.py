@@ -119,14 +119,17 @@ def test_a_value_the_spec_allows_but_the_gateway_refuses(rendered):
 
 def test_default_config_is_unchanged_by_the_tuning_block(rendered):
     """With every knob unset the file equals the one rendered by the vars file before tuning existed
-    (HEAD's vars/main.yml when it lacks the block), so existing hosts see no change (idempotence)."""
+    (the commit before the block was added), so existing hosts see no change (idempotence)."""
     tmp, out = rendered
     cfg = json.loads(out["default"])
     assert "messages" not in cfg and "agents" not in cfg and "consoleStyle" not in cfg["logging"]
-    old = subprocess.run(["git", "show", "HEAD:roles/openclaw_gateway/vars/main.yml"], cwd=ROOT, capture_output=True,
-                         text=True)
+    path = "roles/openclaw_gateway/vars/main.yml"
+    added = subprocess.run(["git", "log", "--format=%H", "--reverse", "-S_openclaw_gateway_tuning_config", "--", path],
+                           cwd=ROOT, capture_output=True, text=True).stdout.split()
+    rev = f"{added[0]}^" if added else "HEAD"  # the commit before the block was added
+    old = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=ROOT, capture_output=True, text=True)
     if old.returncode != 0 or "_openclaw_gateway_tuning_config" in old.stdout:
-        pytest.skip("HEAD already has the tuning block: nothing older to compare with")
+        pytest.skip("no vars/main.yml without the tuning block in this checkout's history")
     (tmp / "old_vars.yml").write_text(old.stdout)
     before = render(tmp, {"default_before": {}}, vars_file=tmp / "old_vars.yml")["default_before"]
     assert out["default"] == before
