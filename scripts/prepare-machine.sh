@@ -6,6 +6,7 @@ set -euo pipefail
 PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
       xz-utils curl ca-certificates bc
       age         # decrypts backups made with openclaw_backup encrypt_recipients (the identity stays here)
+      catatonit   # podman's init for compose `init: true` (the compose Molecule scenario)
       prometheus)  # promtool checks the alert rules
 missing=()
 for p in "${PKGS[@]}"; do
