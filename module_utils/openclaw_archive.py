@@ -36,17 +36,22 @@ def _open(archive):
         raise ArchiveError(f"cannot read the archive: {exc}") from None
 
 
+def _check_member(m):
+    """Refuse absolute paths, `..`, links and special files (before anything is read or unpacked)."""
+    if m.name.startswith("/") or ".." in m.name.split("/"):
+        raise ArchiveError(f"unsafe member path {m.name!r} (absolute or with ..)")
+    if not (m.isfile() or m.isdir()):
+        raise ArchiveError(f"member {m.name!r} is a link or special file; refusing it")
+
+
 def _safe_members(tf):
-    """All members, refusing absolute paths, `..`, links and special files (before anything is read or unpacked)."""
+    """All members, each checked by _check_member."""
     try:
         members = tf.getmembers()
     except (OSError, tarfile.TarError, EOFError, Exception) as exc:
         raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
     for m in members:
-        if m.name.startswith("/") or ".." in m.name.split("/"):
-            raise ArchiveError(f"unsafe member path {m.name!r} (absolute or with ..)")
-        if not (m.isfile() or m.isdir()):
-            raise ArchiveError(f"member {m.name!r} is a link or special file; refusing it")
+        _check_member(m)
     return members
 
 
@@ -115,28 +120,40 @@ def verify(archive, scratch):
     the directory inside the archive that holds the state. Raises ArchiveError with one sentence."""
     if archive_format(archive) == "openclaw":
         return verify_upstream(archive, scratch)
-    with _open(archive) as tf:
-        names = {m.name: m for m in _safe_members(tf)}
-        if "manifest.json" not in names:
-            raise ArchiveError("no manifest.json: not an openclaw-ops backup")
-        try:
-            manifest = json.load(tf.extractfile(names["manifest.json"]))
-        except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
-            raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
-        listed = set()
-        for entry in manifest.get("files", []):
-            member = "payload/" + entry["path"]
-            listed.add(member)
-            if member not in names:
-                raise ArchiveError(f"{entry['path']} is in the manifest but not in the archive")
-            digest, ok = _read_member(tf, names[member], scratch)
-            if digest != entry["sha256"]:
-                raise ArchiveError(f"{entry['path']} does not match its sha256: the archive was altered or damaged")
-            if ok not in (None, "ok"):
-                raise ArchiveError(f"{entry['path']} fails SQLite integrity_check: {ok}")
-        extra = [n for n, m in names.items() if m.isfile() and n != "manifest.json" and n not in listed]
-        if extra:
-            raise ArchiveError(f"members not in the manifest: {', '.join(sorted(extra)[:5])}")
+    # One sequential pass (stream mode): safety of every member, sha256 and integrity_check of each payload file;
+    # the manifest comes last in our archives, so the digests are compared once it has been read.
+    seen, manifest = {}, None
+    try:
+        with tarfile.open(archive, "r|gz") as tf:
+            for m in tf:
+                _check_member(m)
+                if m.name == "manifest.json":
+                    try:
+                        manifest = json.load(tf.extractfile(m))
+                    except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
+                        raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
+                elif m.isfile():
+                    seen[m.name] = _read_member(tf, m, scratch)
+    except ArchiveError:
+        raise
+    except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+        raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
+    if manifest is None:
+        raise ArchiveError("no manifest.json: not an openclaw-ops backup")
+    listed = set()
+    for entry in manifest.get("files", []):
+        member = "payload/" + entry["path"]
+        listed.add(member)
+        if member not in seen:
+            raise ArchiveError(f"{entry['path']} is in the manifest but not in the archive")
+        digest, ok = seen[member]
+        if digest != entry["sha256"]:
+            raise ArchiveError(f"{entry['path']} does not match its sha256: the archive was altered or damaged")
+        if ok not in (None, "ok"):
+            raise ArchiveError(f"{entry['path']} fails SQLite integrity_check: {ok}")
+    extra = sorted(set(seen) - listed)
+    if extra:
+        raise ArchiveError(f"members not in the manifest: {', '.join(extra[:5])}")
     manifest.update(format="openclaw-ops", payload_prefix="payload/")
     return manifest
 
@@ -178,32 +195,28 @@ def verify_upstream(archive, scratch):
 
 
 def extract_payload(archive, dest, prefix="payload/"):
-    """Unpack the state under `prefix` into `dest`. Uses tarfile's `data` filter where the target's Python has it
-    (3.12, 3.11.4+); Debian 12's Python 3.11.2 does not, so there the same rules are applied here: regular files and
-    directories only (verify() already refused links, devices, absolute paths and `..`), each resolved path inside
-    `dest`."""
+    """Unpack the state under `prefix` into `dest` in one sequential pass. The rules of tarfile's `data` filter are
+    applied here (Debian 12's Python 3.11.2 predates the filters): regular files and directories only (verify()
+    already refused links, devices, absolute paths and `..`), every resolved path inside `dest`, no owner or mode
+    taken from the archive (the caller sets 0700/0600 and the service owner)."""
     root = os.path.realpath(dest)
     os.makedirs(root, mode=0o700)
-    with tarfile.open(archive, "r:gz") as tf:
-        members = [m for m in tf.getmembers() if m.name.startswith(prefix) and len(m.name) > len(prefix)]
-        for m in members:
-            m.name = m.name[len(prefix):]
-        if hasattr(tarfile, "data_filter"):
-            tf.extractall(root, members=members, filter="data")
-            return
-        for m in members:
-            target = os.path.realpath(os.path.join(root, m.name))
+    with tarfile.open(archive, "r|gz") as tf:
+        for m in tf:
+            if not m.name.startswith(prefix) or len(m.name) <= len(prefix):
+                continue
+            _check_member(m)
+            name = m.name[len(prefix):]
+            target = os.path.realpath(os.path.join(root, name))
             if not target.startswith(root + os.sep):
-                raise ArchiveError(f"member {m.name!r} would land outside the target")
+                raise ArchiveError(f"member {name!r} would land outside the target")
             if m.isdir():
                 os.makedirs(target, mode=0o700, exist_ok=True)
-            elif m.isfile():
-                os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-                with tf.extractfile(m) as src, open(target, "xb") as out:
-                    shutil.copyfileobj(src, out, CHUNK)
-                os.utime(target, (m.mtime, m.mtime))
-            else:
-                raise ArchiveError(f"member {m.name!r} is not a regular file or directory")
+                continue
+            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+            with tf.extractfile(m) as src, open(target, "xb") as out:
+                shutil.copyfileobj(src, out, CHUNK)
+            os.utime(target, (m.mtime, m.mtime))
 
 
 def clear_stale_owner_lease(state_root):
