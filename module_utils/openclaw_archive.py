@@ -4,6 +4,7 @@ Shared by openclaw_restore (restore, drill) and openclaw_upgrade (rollback to th
 verified completely before anything is unpacked, and unpacking never writes outside its target.
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -120,11 +121,12 @@ def verify(archive, scratch):
     the directory inside the archive that holds the state. Raises ArchiveError with one sentence."""
     if archive_format(archive) == "openclaw":
         return verify_upstream(archive, scratch)
-    # One sequential pass (stream mode): safety of every member, sha256 and integrity_check of each payload file;
+    # One sequential pass (stream mode; gzip.open because tarfile's own "r|gz" stops after the first gzip member, and
+    # our archives are a chain of 4 MiB members): safety of every member, sha256 and integrity_check of each payload file;
     # the manifest comes last in our archives, so the digests are compared once it has been read.
     seen, manifest = {}, None
     try:
-        with tarfile.open(archive, "r|gz") as tf:
+        with gzip.open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
             for m in tf:
                 _check_member(m)
                 if m.name == "manifest.json":
@@ -201,7 +203,7 @@ def extract_payload(archive, dest, prefix="payload/"):
     taken from the archive (the caller sets 0700/0600 and the service owner)."""
     root = os.path.realpath(dest)
     os.makedirs(root, mode=0o700)
-    with tarfile.open(archive, "r|gz") as tf:
+    with gzip.open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
         for m in tf:
             if not m.name.startswith(prefix) or len(m.name) <= len(prefix):
                 continue
