@@ -27,30 +27,7 @@ HOST = "openclaw-bench-upgrade"
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0",
            PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
 
-POLLER = r"""
-import json, os, time, urllib.request
-stop = '/run/bench-poller.stop'
-probes = failed = 0
-longest = cur = 0.0
-down_since = None
-while not os.path.exists(stop):
-    t = time.monotonic()
-    try:
-        ok = json.load(urllib.request.urlopen('http://127.0.0.1:18789/readyz', timeout=1)).get('ready') is True
-    except Exception:
-        ok = False
-    probes += 1
-    if not ok:
-        failed += 1
-        down_since = t if down_since is None else down_since
-    elif down_since is not None:
-        longest = max(longest, t - down_since)
-        down_since = None
-    time.sleep(max(0.0, 0.1 - (time.monotonic() - t)))
-if down_since is not None:
-    longest = max(longest, time.monotonic() - down_since)
-print(json.dumps({"probes": probes, "failed": failed, "window": round(longest, 2)}))
-"""
+POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
 
 
 def sh(script, check=True):
@@ -66,7 +43,8 @@ def play(inv, *args):
 class Poller:
     def __enter__(self):
         sh("rm -f /run/bench-poller.stop")
-        self.proc = subprocess.Popen(["podman", "exec", HOST, "python3", "-c", POLLER], env=ENV, stdout=subprocess.PIPE,
+        self.proc = subprocess.Popen(["podman", "exec", HOST, "python3", "-c", POLLER, "/run/bench-poller.stop"], env=ENV,
+                                     stdout=subprocess.PIPE,
                                      text=True)
         time.sleep(1.5)
         return self

@@ -161,7 +161,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.openclaw_state import ChunkedGzipWriter, GzipChainReader, HashingReader, plan, sqlite_snapshot
+from ansible.module_utils.openclaw_state import (
+    ChunkedGzipWriter,
+    GzipChainReader,
+    HashingReader,
+    plan,
+    sqlite_snapshot,
+    write_marker,
+)
 
 FORMAT_VERSION = 1
 BUFSIZE = 1 << 20
@@ -382,12 +389,7 @@ def main():
         lock.close()
 
     if p["marker_dir"]:
-        os.makedirs(p["marker_dir"], exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=p["marker_dir"])
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f"{time.time():.3f}\n")
-        os.chmod(tmp, 0o644)
-        module.atomic_move(tmp, os.path.join(p["marker_dir"], "backup_success"))
+        write_marker(module, p["marker_dir"], "backup_success")
     if digest is None:
         digest = module.sha256(final)
     result.update(path=final, size=os.path.getsize(final), sha256=digest,

@@ -129,6 +129,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_gateway_control import token_accepted
+from ansible.module_utils.openclaw_state import write_marker
 
 MIN_LENGTH = 32
 
@@ -252,12 +253,7 @@ class Rotator:
             self.put_back(old, new, str(exc))
         self.result.update(new_accepted=True, old_rejected=True, seconds=round(time.monotonic() - started, 2))
         if p["marker_dir"]:
-            os.makedirs(p["marker_dir"], exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=p["marker_dir"])
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"{time.time():.3f}\n")
-            os.chmod(tmp, 0o644)
-            self.m.atomic_move(tmp, os.path.join(p["marker_dir"], "token_rotated"))
+            write_marker(self.m, p["marker_dir"], "token_rotated")
         if p["return_token"]:
             self.result["token"] = new
         self.m.exit_json(msg="token rotated without a restart: new accepted, old rejected", **self.result)

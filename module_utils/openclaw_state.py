@@ -258,3 +258,16 @@ class GzipChainReader:
 
     def close(self):
         self.fh.close()
+
+
+def write_marker(module, marker_dir, name):
+    """Atomically write the epoch time into <marker_dir>/<name> (0644): the metrics collector exports it."""
+    import tempfile
+    import time
+
+    os.makedirs(marker_dir, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=marker_dir)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f"{time.time():.3f}\n")
+    os.chmod(tmp, 0o644)
+    module.atomic_move(tmp, os.path.join(marker_dir, name))

@@ -172,20 +172,7 @@ def test_upgrade_rollback_and_token_rotation(fleet, env, logs):
     check_token_rotation(HOSTS[2], env, logs, inv, fleet["openclaw_gateway_token"])
 
 
-POLLER = r"""
-import json, os, sys, time, urllib.request
-fails = probes = 0
-while not os.path.exists('/run/poller.stop'):
-    t = time.monotonic()
-    try:
-        ok = json.load(urllib.request.urlopen('http://127.0.0.1:18789/readyz', timeout=1)).get('ready') is True
-    except Exception:
-        ok = False
-    probes += 1
-    fails += not ok
-    time.sleep(max(0, 0.1 - (time.monotonic() - t)))
-print(json.dumps({"probes": probes, "failed": fails}))
-"""
+POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
 
 
 AUTH_PROBE = r"""
@@ -208,7 +195,8 @@ def auth_code(host, env, token):
 def check_token_rotation(host, env, logs, inv, old_token):
     store = logs / "token-store"
     sh(host, env, "rm -f /run/poller.stop")
-    poller = subprocess.Popen(["podman", "exec", host, "python3", "-c", POLLER], env=env, stdout=subprocess.PIPE, text=True)
+    poller = subprocess.Popen(["podman", "exec", host, "python3", "-c", POLLER, "/run/poller.stop"], env=env,
+                              stdout=subprocess.PIPE, text=True)
     time.sleep(2)
     rc, out = play(env, "rotate-token.yml", "-i", str(inv), "-l", host, "-vvv", "-e", f"openclaw_token_store={store}")
     time.sleep(1)
