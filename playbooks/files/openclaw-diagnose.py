@@ -1,0 +1,317 @@
+#!/usr/bin/env python3
+"""Support bundle of one OpenClaw gateway host (run by diagnose.yml through the script module, as root).
+
+Collects service status, journal tail, gateway log tail, listening sockets on the port, Node and openclaw
+versions, `openclaw config validate --json`, `openclaw doctor --lint --json`, the config (secrets masked),
+disk and memory into a directory; masks every secret in every file (the gateway token read from its file
+here, so it never passes through Ansible; JSON keys that name secrets; bearer/API-key shapes); classifies
+the host with the handbook's decision tree (P0-P3, first action) into summary.json; packs a 0600 tar.gz.
+Prints one JSON line: {"bundle": path, "class": ..., "action": ..., "reasons": [...]}. Standard library only.
+"""
+
+import argparse
+import json
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+import urllib.request
+
+MASK = "***REDACTED***"
+SECRET_KEYS = re.compile(r"(token|secret|password|passwd|api[-_]?key|apikey|private[-_]?key|credential|cookie|auth[-_]?key)",
+                         re.I)
+SECRET_SHAPES = [
+    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)((?:token|password|secret|api[-_]?key)\s*[=:]\s*)[^\s\"',;]{8,}"),
+    re.compile(r"\b(?:sk|xox[abprs]|ghp|gho|github_pat|glpat)[-_][A-Za-z0-9_-]{10,}"),
+    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # telegram bot token
+]
+
+
+def run(argv, timeout=60, env=None, user=None):
+    """(rc, combined output) of argv, never raising; as `user` through runuser/sudo when given."""
+    if user and user != "root":  # absolute paths: `env` below has no sbin directories
+        runuser = shutil.which("runuser", path="/usr/sbin:/sbin:/usr/bin:/bin")
+        if runuser:
+            argv = [runuser, "-u", user, "--"] + argv
+        else:
+            argv = [shutil.which("sudo") or "/usr/bin/sudo", "-n", "-u", user, "--"] + argv
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        return res.returncode, res.stdout + (("\n" + res.stderr) if res.stderr else "")
+    except FileNotFoundError as exc:
+        return 127, str(exc)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        return 124, out + f"\n(timed out after {timeout} s)"
+
+
+def first_json(text):
+    start = text.find("{")
+    while start != -1:
+        try:
+            return json.JSONDecoder().raw_decode(text[start:])[0]
+        except ValueError:
+            start = text.find("{", start + 1)
+    return None
+
+
+def mask_json(value):
+    if isinstance(value, dict):
+        out = {}
+        for key, val in value.items():
+            if SECRET_KEYS.search(str(key)) and isinstance(val, (str, int, float)) and not isinstance(val, bool):
+                out[key] = MASK
+            else:
+                out[key] = mask_json(val)
+        return out
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    return value
+
+
+def redact_text(text, secrets):
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, MASK)
+    for shape in SECRET_SHAPES:
+        text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
+    return text
+
+
+def redact_dir(root, secrets):
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                text = fh.read()
+            if name.endswith(".json"):
+                data = None
+                try:
+                    data = json.loads(text)
+                except ValueError:
+                    pass
+                if data is not None:
+                    text = json.dumps(mask_json(data), indent=2, sort_keys=True) + "\n"
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(redact_text(text, secrets))
+
+
+def http_json(port, path):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=3) as resp:
+            return resp.status, first_json(resp.read().decode(errors="replace"))
+    except urllib.error.HTTPError as exc:
+        return exc.code, first_json(exc.read().decode(errors="replace"))
+    except Exception as exc:  # noqa: BLE001 - any failure means "no answer"
+        return -1, {"error": str(exc)}
+
+
+def classify(f, memory_warn_bytes, disk_warn_pct):
+    """The handbook's decision tree (运维决策框架 impact -> 故障诊断流程 category) on the collected facts.
+
+    Returns (class, category, first action, reasons)."""
+    reasons = []
+    if not f["live"]:
+        reasons.append(f"/healthz does not answer (service {f['active_state']}, exit status {f['exit_status']})")
+        if not f["config_valid"]:
+            return ("P0", "start failure: configuration", "Fix openclaw.json (see config-validate.json), then restart: "
+                    "ansible-playbook service.yml -e action=restart", reasons + ["config validate failed"])
+        if f["port_owner"] and "openclaw" not in f["port_owner"] and "node" not in f["port_owner"]:
+            return ("P0", "start failure: port in use", f"Free port {f['port']} (held by {f['port_owner']}) or change "
+                    "openclaw_gateway_port, then start", reasons)
+        if f["exit_status"] == "78":
+            return ("P0", "start failure: refused startup (exit 78)", "Missing config or state migrated by a newer "
+                    "version: check the journal; after a failed upgrade run rollback.yml", reasons)
+        if f["active_state"] in ("inactive", "failed", "unknown", "absent", "not loaded"):
+            return ("P0", "service down", "Start it and watch the journal: ansible-playbook service.yml -e action=start",
+                    reasons)
+        return ("P0", "start failure", "Read journal.txt and gateway-log.txt; run doctor.yml (backup first)", reasons)
+    if not f["ready"] or f["channels_down"]:
+        if f["failing"]:
+            reasons.append("/readyz failing: " + ", ".join(f["failing"]))
+        if f["channels_down"]:
+            reasons.append("channels not connected: " + ", ".join(f["channels_down"]))
+        return ("P1", "functional failure: channels", "Check the channels (openclaw channels status) and log in again "
+                "where disconnected; then restart if readiness stays failing", reasons)
+    perf = []
+    if memory_warn_bytes and f["memory_bytes"] > memory_warn_bytes:
+        perf.append(f"memory {f['memory_bytes'] // 1048576} MB above {memory_warn_bytes // 1048576} MB")
+    if f["restarts"]:
+        perf.append(f"{f['restarts']} automatic restarts")
+    if f["disk_used_pct"] >= disk_warn_pct:
+        perf.append(f"state disk {f['disk_used_pct']}% full")
+    if perf:
+        return ("P2", "degradation: resources", "Check load and tuning (README Tuning); a graceful restart frees memory: "
+                "ansible-playbook service.yml -e action=restart", reasons + perf)
+    findings = f["lint_findings"]
+    if findings:
+        reasons.append(f"{len(findings)} doctor findings: " + "; ".join(findings[:5]))
+        return ("P3", "advisory", "Review doctor-lint.json; apply safe fixes with doctor.yml (takes a backup first)",
+                reasons)
+    return ("P3", "healthy", "No action needed", ["live, ready, no findings"])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for opt in ("cli", "node-bin-dir", "state-dir", "config-path", "token-file", "log-file", "owner", "unit", "scope",
+                "user", "manager", "compose-engine", "compose-container", "launchd-out", "launchd-err", "host"):
+        ap.add_argument("--" + opt, default="")
+    ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--lines", type=int, default=200)
+    ap.add_argument("--memory-warn-mb", type=int, default=1536)
+    ap.add_argument("--disk-warn-pct", type=int, default=90)
+    ap.add_argument("--dest", default="/tmp")
+    ap.add_argument("--ignore-finding", action="append", default=[], help="doctor check id that is a deliberate choice")
+    a = ap.parse_args()
+
+    work = tempfile.mkdtemp(prefix="openclaw-diagnose-")
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    name = f"openclaw-diagnose-{a.host or os.uname().nodename}-{stamp}"
+    bundle = os.path.join(work, name)
+    os.makedirs(bundle, mode=0o700)
+
+    def save(fname, text):
+        with open(os.path.join(bundle, fname), "w", encoding="utf-8") as fh:
+            fh.write(text if text.endswith("\n") else text + "\n")
+
+    home = pwd.getpwnam(a.owner).pw_dir if a.owner else "/root"
+    env = {"PATH": f"{a.node_bin_dir}:/usr/local/bin:/usr/bin:/bin", "HOME": home, "OPENCLAW_STATE_DIR": a.state_dir,
+           "OPENCLAW_CONFIG_PATH": a.config_path, "NO_COLOR": "1", "LANG": "C.UTF-8"}
+
+    # service status and journal
+    facts = {"port": a.port, "active_state": "unknown", "exit_status": "", "restarts": 0, "main_pid": 0}
+    if a.manager == "systemd":
+        sc = ["systemctl"] + (["--user", f"--machine={a.user}@"] if a.scope == "user" else [])
+        save("service-status.txt", run(sc + ["status", "--no-pager", "-l", a.unit])[1])
+        _rc, show = run(sc + ["show", a.unit, "--property=ActiveState,SubState,Result,ExecMainStatus,NRestarts,MainPID,"
+                              "ActiveEnterTimestamp,FragmentPath,ControlGroup"])
+        props = dict(line.split("=", 1) for line in show.splitlines() if "=" in line)
+        save("service-show.txt", show)
+        facts.update(active_state=props.get("ActiveState", "unknown"), exit_status=props.get("ExecMainStatus", ""),
+                     restarts=int(props.get("NRestarts") or 0), main_pid=int(props.get("MainPID") or 0))
+        jsel = ["--user-unit", a.unit] if a.scope == "user" else ["-u", a.unit]
+        save("journal.txt", run(["journalctl", "--no-pager", "-n", str(a.lines)] + jsel)[1])
+        control_group = props.get("ControlGroup", "")
+    elif a.manager == "launchd":
+        label = a.unit.rsplit(".service", 1)[0]
+        domain = "system" if a.scope == "system" else "gui/" + str(pwd.getpwnam(a.user).pw_uid)
+        _rc, out = run(["launchctl", "print", f"{domain}/{label}"])
+        save("service-status.txt", out)
+        state = re.search(r"state = (\S+)", out)
+        facts.update(active_state=state.group(1) if state else "not loaded",
+                     main_pid=int((re.search(r"pid = (\d+)", out) or [0, 0])[1]))
+        tails = []
+        for path in (a.launchd_out, a.launchd_err):
+            if path:
+                tails.append(f"==> {path} <==\n" + run(["tail", "-n", str(a.lines), path])[1])
+        save("journal.txt", "\n".join(tails))
+        control_group = ""
+    else:
+        _rc, out = run([a.compose_engine, "inspect", a.compose_container])
+        save("service-status.txt", out)
+        info = first_json(out.lstrip("[ \n")) or {}
+        st = info.get("State", {}) if isinstance(info, dict) else {}
+        facts.update(active_state=st.get("Status", "absent"), exit_status=str(st.get("ExitCode", "")),
+                     main_pid=int(st.get("Pid") or 0), restarts=int(info.get("RestartCount") or 0) if info else 0)
+        save("journal.txt", run([a.compose_engine, "logs", "--tail", str(a.lines), a.compose_container])[1])
+        control_group = ""
+
+    # gateway log, sockets, versions
+    save("gateway-log.txt", run(["tail", "-n", str(a.lines), a.log_file])[1] if a.log_file else "(no log file)")
+    _rc, sockets = run(["ss", "-Hltnp", f"sport = :{a.port}"])
+    if _rc == 127:
+        _rc, sockets = run(["lsof", "-nP", f"-iTCP:{a.port}", "-sTCP:LISTEN"])
+    save("sockets.txt", sockets)
+    owner = re.search(r'users:\(\("([^"]+)"', sockets)
+    facts["port_owner"] = owner.group(1) if owner else ""
+    versions = [f"node: {run([a.node_bin_dir + '/node', '--version'])[1].strip()}",
+                f"openclaw: {run([a.cli, '--version'], env=env, user=a.owner, timeout=60)[1].strip()}",
+                f"os: {' '.join(os.uname())}"]
+    save("versions.txt", "\n".join(versions))
+
+    # the gateway's own checks, run as the service owner
+    rc, out = run([a.cli, "config", "validate", "--json"], env=env, user=a.owner, timeout=120)
+    save("config-validate.json", json.dumps(first_json(out) or {"rc": rc, "output": out}, indent=2))
+    facts["config_valid"] = rc == 0
+    rc, out = run([a.cli, "doctor", "--lint", "--json"], env=env, user=a.owner, timeout=180)
+    lint = first_json(out)
+    save("doctor-lint.json", json.dumps(lint or {"rc": rc, "output": out}, indent=2))
+    facts["lint_findings"] = [f"{x.get('severity')}: {x.get('checkId')}" for x in (lint or {}).get("findings", [])
+                              if x.get("severity") in ("warning", "error", "critical")
+                              and x.get("checkId") not in a.ignore_finding]
+
+    # config (secrets masked below), probes, resources
+    try:
+        with open(a.config_path, encoding="utf-8") as fh:
+            save("openclaw.json", fh.read())
+    except OSError as exc:
+        save("openclaw.json.missing", str(exc))
+    probes = {p: http_json(a.port, p) for p in ("/healthz", "/readyz", "/startupz")}
+    save("probes.json", json.dumps({p: {"status": s, "body": b} for p, (s, b) in probes.items()}, indent=2))
+    facts["live"] = probes["/healthz"][0] == 200 and (probes["/healthz"][1] or {}).get("ok") is True
+    ready_body = probes["/readyz"][1] or {}
+    facts["ready"] = probes["/readyz"][0] == 200 and ready_body.get("ready") is True
+    facts["failing"] = [str(x) for x in ready_body.get("failing", [])] if isinstance(ready_body, dict) else []
+    facts["channels_down"] = [x for x in facts["failing"] if "channel" in x]
+    memory = 0
+    if control_group:
+        pids = set()
+        for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
+            for dirpath, _d, files in os.walk(os.path.join(root, control_group.lstrip("/"))):
+                if "cgroup.procs" in files:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as fh:
+                        pids.update(fh.read().split())
+            if pids:
+                break
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/status") as fh:
+                    memory += sum(int(line.split()[1]) * 1024 for line in fh if line.startswith("VmRSS:"))
+            except OSError:
+                pass
+    facts["memory_bytes"] = memory
+    save("disk.txt", run(["df", "-hP", a.state_dir or "/", "/tmp", "/var/log"])[1])
+    _rc, dfp = run(["df", "-P", a.state_dir or "/"])
+    pct = re.search(r"(\d+)%", dfp.splitlines()[-1]) if dfp.strip() else None
+    facts["disk_used_pct"] = int(pct.group(1)) if pct else 0
+    save("memory.txt", run(["free", "-m"])[1] + "\n" + run(["ps", "-eo", "pid,rss,etime,args", "--sort=-rss"])[1][:8000])
+
+    cls, category, action, reasons = classify(facts, a.memory_warn_mb * 1048576, a.disk_warn_pct)
+    summary = {"host": a.host, "generated": stamp, "class": cls, "category": category, "action": action,
+               "reasons": reasons, "facts": facts}
+    save("summary.json", json.dumps(summary, indent=2, sort_keys=True))
+
+    secrets = []
+    if a.token_file:
+        try:
+            with open(a.token_file, encoding="utf-8") as fh:
+                raw = fh.read()
+            secrets += [raw, raw.strip()]
+        except OSError:
+            pass
+    redact_dir(bundle, [s for s in secrets if len(s) >= 8])
+
+    os.makedirs(a.dest, mode=0o700, exist_ok=True)
+    archive = os.path.join(a.dest, name + ".tar.gz")
+    fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as raw_out, tarfile.open(fileobj=raw_out, mode="w:gz") as tf:
+        tf.add(bundle, arcname=name)
+    shutil.rmtree(work, ignore_errors=True)
+    with open(archive, "rb") as fh:  # last line of defence: the token must not be in the archive
+        import gzip
+        data = gzip.decompress(fh.read())
+    leaked = any(s.strip().encode() in data for s in secrets if len(s.strip()) >= 8)
+    if leaked:
+        os.unlink(archive)
+    print(json.dumps({"bundle": "" if leaked else archive, "leaked": leaked, "class": cls, "category": category,
+                      "action": action, "reasons": reasons}))
+    return 1 if leaked else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

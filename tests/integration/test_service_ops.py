@@ -1,0 +1,108 @@
+"""service.yml, diagnose.yml and doctor.yml against the real gateway deployed on ONE real podman systemd host
+per scope (system unit; login user's `systemctl --user` unit), one host at a time, removed at the end."""
+
+import re
+import tarfile
+
+import pytest
+from podman_host import ROOT, PodmanHost, playbook, sh
+
+TOKEN = "svc-ops-test-token-0123456789abcdef0123456789"
+
+
+def run_playbook(inventory, name, *args):
+    res = sh(str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / name), "-i", str(inventory), *args,
+             check=False, cwd=str(ROOT))
+    return res.returncode, res.stdout + res.stderr
+
+
+def status_line(out):
+    # the default callback may wrap the one-line message
+    m = re.search(r"manager=(\S+)\s+state=(\S+)\s+pid=(\d+)\s+memory=(\d+)MB\s+uptime=(\d+)s\s+ready=(\w+)\s+version=(\S+)",
+                  out)
+    assert m, out[-3000:]
+    return dict(manager=m[1], state=m[2], pid=int(m[3]), memory_mb=int(m[4]), uptime=int(m[5]), ready=m[6] == "true",
+                version=m[7])
+
+
+def service(inventory, action):
+    rc, out = run_playbook(inventory, "service.yml", "-e", f"action={action}")
+    assert rc == 0, out[-4000:]
+    return status_line(out)
+
+
+def diagnose(inventory, tmp_path, tag):
+    dest = tmp_path / f"diag-{tag}"
+    rc, out = run_playbook(inventory, "diagnose.yml", "-e", f"openclaw_diagnose_dir={dest}")
+    assert rc == 0, out[-4000:]
+    m = re.search(r": (P[0-3]) \(([^)]*)\)", out)
+    assert m, out[-3000:]
+    bundles = list(dest.rglob("*.tar.gz"))
+    assert len(bundles) == 1, bundles
+    unpacked = tmp_path / f"unpacked-{tag}"
+    with tarfile.open(bundles[0]) as tf:
+        tf.extractall(unpacked, filter="data")
+    return m[1], m[2], unpacked, out
+
+
+@pytest.mark.parametrize("scope", ["system", "user"])
+def test_service_diagnose_doctor(tmp_path, scope):
+    with PodmanHost(prefix="openclaw-svc") as host:
+        extra = {"openclaw_gateway_token": TOKEN, "openclaw_gateway_service_scope": scope}
+        if scope == "user":
+            host.run("useradd -m -s /bin/bash alice")
+            extra["openclaw_gateway_login_user"] = "alice"
+        inv = host.inventory(tmp_path, **extra)
+        dep = playbook(inv)
+        assert dep.returncode == 0, dep.stdout[-4000:]
+        token_file = "/etc/openclaw/gateway.token" if scope == "system" else "/home/alice/.config/openclaw/gateway.token"
+        token_content = host.run(f"cat {token_file}").stdout
+        assert token_content.strip() == TOKEN
+
+        # status: state, PID, memory, uptime, readiness
+        st = service(inv, "status")
+        assert st["manager"] == f"systemd/{scope}" and st["state"] == "active" and st["ready"], st
+        assert st["pid"] > 0 and st["memory_mb"] > 100 and st["version"] == "2026.9.6", st
+
+        # restart: a new main PID, ready again
+        rs = service(inv, "restart")
+        assert rs["pid"] > 0 and rs["pid"] != st["pid"] and rs["ready"] and rs["state"] == "active", (st, rs)
+
+        # stop: inactive, no PID, nothing listening
+        sp = service(inv, "stop")
+        assert sp["state"] in ("inactive", "failed") and sp["pid"] == 0 and not sp["ready"], sp
+        assert service(inv, "status")["state"] in ("inactive", "failed")
+
+        # diagnose while down: P0
+        cls, category, unpacked, out = diagnose(inv, tmp_path, "down")
+        assert cls == "P0", out[-3000:]
+
+        # start: ready again
+        sa = service(inv, "start")
+        assert sa["state"] == "active" and sa["ready"] and sa["pid"] > 0, sa
+
+        # diagnose while up: a class, every expected file, no secret anywhere in the bundle
+        cls, category, unpacked, out = diagnose(inv, tmp_path, "up")
+        assert cls in ("P1", "P2", "P3"), out[-3000:]
+        names = {p.name for p in unpacked.rglob("*") if p.is_file()}
+        assert {"service-status.txt", "journal.txt", "sockets.txt", "versions.txt", "config-validate.json",
+                "doctor-lint.json", "disk.txt", "memory.txt", "summary.json", "openclaw.json",
+                "gateway-log.txt"} <= names, names
+        for f in list((tmp_path / "unpacked-up").rglob("*")) + list((tmp_path / "unpacked-down").rglob("*")):
+            if f.is_file():
+                data = f.read_bytes()
+                assert TOKEN.encode() not in data and token_content.strip().encode() not in data, f
+        sockets = next(unpacked.rglob("sockets.txt")).read_text()
+        assert "18789" in sockets
+        versions = next(unpacked.rglob("versions.txt")).read_text()
+        assert "v24.21.0" in versions and "2026.9.6" in versions, versions
+        assert '"valid": true' in next(unpacked.rglob("config-validate.json")).read_text()
+        assert '"checksRun"' in next(unpacked.rglob("doctor-lint.json")).read_text()
+
+        # doctor: verified backup first, then doctor runs, gateway ready after
+        rc, out = run_playbook(inv, "doctor.yml")
+        assert rc == 0, out[-4000:]
+        archives = host.run("ls /var/backups/openclaw/openclaw-predoctor-*.tar.gz").stdout.split()
+        assert len(archives) == 1, archives
+        assert re.search(r"doctor rc=[01]", out) and "ready=True" in out, out[-3000:]
+        assert service(inv, "status")["ready"]
