@@ -3,9 +3,10 @@
 The fixtures in cli_events/ are real runner events (trimmed to the fields the parser reads, the podman
 host renamed gw1) recorded from `openclaw-ops deploy|health|backup` against a real podman systemd host
 running the real gateway (backup-ok.json predates backup sets: one unlooped task), and from a local play
-with block/rescue, ignore_errors and no_log. The exceptions are upgrade-contract.json and
-rollback-contract.json: written from the openclaw_upgrade result contract, in the shape of the recorded
-events.
+with block/rescue, ignore_errors and no_log; upgrade-real.json and rollback-real.json from a real upgrade
+2026.9.5 -> 2026.9.6 and the operator's rollback. The exceptions are upgrade-contract.json (an automatic
+rollback, which was not provoked for real here) and rollback-contract.json: written from the openclaw_upgrade
+result contract, in the shape of the recorded events.
 """
 
 import io
@@ -157,6 +158,21 @@ def test_upgrade_contract_fields_and_automatic_rollback():
     lines = report.table(rep).splitlines()
     assert "2026.9.5 -> 2026.9.6, downtime 7.9s" in lines[1] and "2026.9.6" in lines[1]
     assert lines[2].split()[:2] == ["gw2", "failed"] and "2026.9.5" in lines[2]  # the version that runs now
+
+
+def test_real_upgrade_then_operator_rollback():
+    """Recorded: `openclaw-ops upgrade` 2026.9.5 -> 2026.9.6 then `openclaw-ops rollback` on a real host (2 loaded cores)."""
+    up = build("upgrade-real")["hosts"]["gw1"]
+    assert up["result"] == "ok" and (up["from_version"], up["to_version"], up["current_version"]) == (
+        "2026.9.5", "2026.9.6", "2026.9.6")
+    assert up["rolled_back"] is False and up["downtime_seconds"] == 73.13 and up["upgrade_seconds"] == 149.29
+    assert up["backup_path"].startswith("/var/backups/openclaw/openclaw-preupgrade-2026.9.5-gw1-")
+    assert [r["task"].split(" : ")[-1][:12] for r in up["modules"]["openclaw_upgrade"]] == ["Plan the upg", "Upgrade, rol"]
+    rep = build("rollback-real")
+    back = rep["hosts"]["gw1"]
+    assert back["result"] == "ok" and back["rolled_back"] is True and back["current_version"] == "2026.9.5"
+    assert back["downtime_seconds"] == 70.0 and report.report_ok(rep, 0)
+    assert "2026.9.6 -> 2026.9.5, rolled back, downtime 70.0s" in report.table(rep)
 
 
 def test_operator_rollback_succeeds_with_rolled_back_true():
