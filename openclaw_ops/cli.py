@@ -140,6 +140,11 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         print(f"openclaw-ops: {project / playbook} does not exist in this checkout", file=sys.stderr)
         return EXIT_USAGE
 
+    missing = [i for i in args.inventory if "," not in i and not Path(i).exists()]
+    if missing:  # ansible-playbook only warns and runs on an empty inventory
+        print(f"openclaw-ops: inventory not found: {', '.join(missing)}", file=sys.stderr)
+        return EXIT_USAGE
+
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
     # ansible-playbook from the same environment as this command, even when PATH does not name it
     bindir = Path(sys.executable).parent

@@ -242,3 +242,9 @@ def test_execution_environment_matches_pyproject():
     reqs = [line.strip() for line in reqs if line.strip() and not line.startswith("#")]
     assert sorted(reqs) == sorted(d for d in deps if d not in (core, runner))
     assert (ROOT / ee["dependencies"]["system"]).is_file()
+
+
+def test_missing_inventory_is_a_usage_error(tmp_path, capsys):
+    """ansible-playbook only warns about a missing inventory and runs on none: refused before it starts."""
+    assert cli.main(["health", "-i", str(tmp_path / "nope.yml")]) == 2
+    assert "inventory not found" in capsys.readouterr().err
