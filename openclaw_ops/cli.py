@@ -145,7 +145,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         print(f"openclaw-ops: inventory not found: {', '.join(missing)}", file=sys.stderr)
         return EXIT_USAGE
 
-    env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"}
+    env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
     # ansible-playbook from the same environment as this command, even when PATH does not name it
     bindir = Path(sys.executable).parent
     if (bindir / "ansible-playbook").exists():
@@ -172,8 +172,9 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if args.artifact_dir:
             kwargs["artifact_dir"] = str(Path(args.artifact_dir).resolve())
         result = ansible_runner.run(**kwargs)
-        if args.log and result.stdout is not None:
-            Path(args.log).write_text(result.stdout.read())
+        output = result.stdout.read() if result.stdout is not None else ""
+        if args.log:
+            Path(args.log).write_text(output)
         rc, status = result.rc, result.status
     finally:
         shutil.rmtree(private, ignore_errors=True)
@@ -197,7 +198,10 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         if status == "timeout":
             why = f" (timed out after {args.timeout} s)"
         elif not report["hosts"]:
-            why = f" (no host ran; ansible-playbook rc={rc}" + ("; see --log" if not args.log else f"; see {args.log}") + ")"
+            why = f" (no host ran; ansible-playbook rc={rc})"
+            # nothing per host to show (syntax error, undefined variable, no host matched): ansible's own words
+            tail = [line for line in output.splitlines() if line.strip()][-15:]
+            print("\n".join("  | " + line for line in tail), file=out)
         elif rc != 0 and not (s["failed"] or s["unreachable"]):
             why = f" (ansible-playbook rc={rc})"
     print(f"\n{verdict}: {s['ok']} ok, {s['failed']} failed, {s['unreachable']} unreachable in {report['duration']} s{why}"

@@ -105,13 +105,18 @@ def test_deploy_backup_health_then_health_fails_when_the_gateway_stops(host):
 
 
 def test_unreachable_host_and_missing_playbook(tmp_path):
-    """No container behind the name: unreachable, exit 1. A playbook missing from the checkout: exit 2."""
+    """No container behind the name: unreachable, exit 1. No host matched: exit 1. A playbook missing from the
+    checkout: exit 2."""
     inv = tmp_path / "hosts.yml"
     inv.write_text("openclaw:\n  hosts:\n    openclaw-cli-absent:\n  vars:\n"
                    "    ansible_connection: containers.podman.podman\n")
     res, rep = openclaw_ops(tmp_path, "health", inv, timeout=300)
     assert res.returncode == 1, res.stdout[-3000:]
     assert rep["hosts"]["openclaw-cli-absent"]["result"] == "unreachable"
+    # no host matched: ansible-playbook's own error is shown, exit 1
+    res, rep = openclaw_ops(tmp_path, "health", inv, "--limit", "nomatch", timeout=120)
+    assert res.returncode == 1 and rep["hosts"] == {} and not rep["ok"], res.stdout
+    assert "leaves us with no hosts to target" in res.stdout and "\x1b[" not in res.stdout
     # a checkout without the subcommand's playbook: a usage error (2), no report
     fake = tmp_path / "checkout"
     fake.mkdir()
