@@ -15,6 +15,7 @@ import json
 import os
 import shlex
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
           + (f" (limit {args.limit})" if args.limit else "") + (" [check mode]" if args.check else ""), file=out, flush=True)
     try:
         kwargs = dict(private_data_dir=str(private), project_dir=str(project), playbook=playbook,
-                      inventory=inventories if len(inventories) > 1 else inventories[0], envvars=env,
+                      inventory=inventories, envvars=env,  # a list: each goes to -i as is (a str would be INI text)
                       event_handler=progress, quiet=True)
         if args.limit:
             kwargs["limit"] = args.limit
@@ -171,7 +172,16 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
             kwargs["timeout"] = args.timeout
         if args.artifact_dir:
             kwargs["artifact_dir"] = str(Path(args.artifact_dir).resolve())
-        result = ansible_runner.run(**kwargs)
+        # a CI job that is cancelled sends SIGTERM (or SIGINT): runner stops ansible-playbook, the report says so
+        stop = []
+        previous = {sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
+                    for sig in (signal.SIGTERM, signal.SIGINT)}
+        kwargs["cancel_callback"] = lambda: bool(stop)
+        try:
+            result = ansible_runner.run(**kwargs)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
         output = result.stdout.read() if result.stdout is not None else ""
         if args.log:
             Path(args.log).write_text(output)
@@ -197,6 +207,10 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
     if not report["ok"]:
         if status == "timeout":
             why = f" (timed out after {args.timeout} s)"
+        elif status == "canceled":
+            why = " (cancelled by a signal)"
+        elif not report["hosts"] and report["controller"]:
+            why = f" (no gateway host ran, only plays on localhost; ansible-playbook rc={rc})"
         elif not report["hosts"]:
             why = f" (no host ran; ansible-playbook rc={rc})"
             # nothing per host to show (syntax error, undefined variable, no host matched): ansible's own words

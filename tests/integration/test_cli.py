@@ -7,7 +7,9 @@ execution environment."""
 import json
 import os
 import shutil
+import signal
 import subprocess
+import time
 
 import pytest
 from podman_host import ROOT, PodmanHost
@@ -124,6 +126,30 @@ def test_unreachable_host_and_missing_playbook(tmp_path):
     (fake / "deploy.yml").write_text("---\n")
     res, rep = openclaw_ops(tmp_path, "upgrade", inv, "--project-dir", str(fake), timeout=60)
     assert res.returncode == 2 and rep is None and "upgrade.yml does not exist in this checkout" in res.stderr
+
+
+def test_sigterm_cancels_the_playbook(tmp_path):
+    """A cancelled CI job (SIGTERM): ansible-playbook and its task stop, the report says cancelled, exit 1."""
+    proj = tmp_path / "checkout"
+    proj.mkdir()
+    (proj / "ansible.cfg").write_text("[defaults]\n")
+    (proj / "deploy.yml").write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                                     "    - ansible.builtin.command: sleep 47.5\n      changed_when: false\n")
+    report = tmp_path / "r.json"
+    proc = subprocess.Popen([str(CLI), "deploy", "-i", "gw-local,", "-e", "ansible_connection=local",
+                             "-e", f"ansible_python_interpreter={ROOT / '.venv' / 'bin' / 'python'}",
+                             "--project-dir", str(proj), "--json-report", str(report)],
+                            cwd=tmp_path, env=env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and "sleep 47.5" not in subprocess.run(
+            ["ps", "-eo", "args"], capture_output=True, text=True).stdout:
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, out
+    rep = json.loads(report.read_text())
+    assert rep["runner_status"] == "canceled" and not rep["ok"] and "cancelled by a signal" in out
+    assert "sleep 47.5" not in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
 
 
 def test_ansible_builder_create(tmp_path):
