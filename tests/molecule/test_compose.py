@@ -12,6 +12,7 @@ import socket
 import subprocess
 from pathlib import Path
 
+import yaml
 from real_gateway import node_bin
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +48,46 @@ def test_compose_scenario():
         assert rc == 0, f"--check --diff failed:\n{text[-6000:]}"
         recap = re.findall(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", text)
         assert recap and all(c == "0" for c in recap), f"--check --diff predicts changes:\n{text[-6000:]}"
+
+        check_service_operations(env, logs)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
     assert gone.returncode == 1, "the compose container was left behind"
+
+
+def scenario_vars(env):
+    """The scenario's group_vars with molecule's ${VAR} / ${VAR:-default} filled in, for a plain inventory."""
+    conf = yaml.safe_load((ROOT / "molecule" / "compose" / "molecule.yml").read_text())
+    values = dict(env, MOLECULE_PROJECT_DIRECTORY=str(ROOT))
+
+    def fill(v):
+        return re.sub(r"\$\{(\w+)(?::-([^}]*))?\}", lambda m: values.get(m.group(1), m.group(2) or ""), v) \
+            if isinstance(v, str) else v
+    return {k: fill(v) for k, v in conf["provisioner"]["inventory"]["group_vars"]["openclaw"].items()}
+
+
+def check_service_operations(env, logs):
+    """service.yml drives the compose gateway: status, restart (new container PID, ready), stop, start."""
+    inv = logs / "compose-service-inventory.yml"
+    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {"localhost": {
+        "ansible_connection": "local", "ansible_python_interpreter": str(ROOT / ".venv" / "bin" / "python")}},
+        "vars": scenario_vars(env)}}))
+
+    def service(action):
+        res = subprocess.run(["ansible-playbook", "service.yml", "-i", str(inv), "-e", f"openclaw_service_action={action}"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        flat = " ".join(res.stdout.split())
+        assert res.returncode == 0, f"service.yml {action} failed:\n{res.stdout[-4000:]}"
+        m = re.search(r"manager=compose state=(\S+) pid=(\d+) .* ready=(\w+)", flat)
+        assert m, flat[-3000:]
+        return m.group(1), int(m.group(2)), m.group(3)
+
+    state, pid, ready = service("status")
+    assert (state, ready) == ("running", "true") and pid > 0
+    state, pid2, ready = service("restart")
+    assert (state, ready) == ("running", "true") and pid2 not in (0, pid)
+    state, _pid, ready = service("stop")
+    assert state in ("exited", "stopped") and ready == "false"
+    state, _pid, ready = service("start")
+    assert (state, ready) == ("running", "true")
