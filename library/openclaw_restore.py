@@ -132,7 +132,6 @@ archive_version:
   sample: "2026.9.6"
 """
 
-import grp
 import os
 import pwd
 import shutil
@@ -141,6 +140,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_archive import ArchiveError, clear_stale_owner_lease, extract_payload, verify, version_tuple
+from ansible.module_utils.openclaw_gateway_control import chown_tree
 from ansible.module_utils.openclaw_probe import wait_for
 from ansible.module_utils.openclaw_service import systemctl_argv
 
@@ -204,17 +204,6 @@ class Restorer:
         if s["problems"]:
             raise RuntimeError("restored gateway did not become ready: " + "; ".join(s["problems"]))
 
-    def chown_tree(self, path):
-        uid = pwd.getpwnam(self.p["owner"]).pw_uid
-        gid = grp.getgrnam(self.p["group"]).gr_gid
-        for dirpath, _dirnames, filenames in os.walk(path):
-            os.chown(dirpath, uid, gid)
-            os.chmod(dirpath, 0o700)
-            for name in filenames:
-                f = os.path.join(dirpath, name)
-                os.chown(f, uid, gid)
-                os.chmod(f, 0o600)
-
 
 def main():
     module = AnsibleModule(
@@ -275,7 +264,7 @@ def main():
                 module.fail_json(msg=f"extract_to {p['extract_to']} already exists; give a new directory.", **result)
             extract_payload(p["archive"], p["extract_to"], manifest["payload_prefix"])
             clear_stale_owner_lease(p["extract_to"])
-            r.chown_tree(p["extract_to"])
+            chown_tree(p["extract_to"], p["owner"], p["group"])
             result["changed"] = True
             module.exit_json(msg=f"verified and unpacked into {p['extract_to']}", **result)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
@@ -284,7 +273,7 @@ def main():
         # Unpack before stopping: the only downtime is the swap, the validate and the start.
         extract_payload(p["archive"], staging, manifest["payload_prefix"])
         clear_stale_owner_lease(staging)
-        r.chown_tree(staging)
+        chown_tree(staging, p["owner"], p["group"])
         result["changed"] = True
         r.systemctl("stop", p["unit"])
         stopped_state = os.path.exists(state)

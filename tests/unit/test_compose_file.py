@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from role_render import render_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "openclaw_gateway"
@@ -21,21 +22,8 @@ BASE = {"openclaw_gateway_service_manager": "compose"}
 
 def render(tmp, cases):
     """Render (template, case vars) pairs with the role's defaults and vars."""
-    tasks = [{"name": f"render {name}", "ansible.builtin.template": {"src": str(ROLE / "templates" / template),
-                                                                       "dest": str(tmp / name)},
-              "vars": {**BASE, **case, "openclaw_gateway_token": TOKEN}} for name, (template, case) in cases.items()]
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "vars_files": [str(ROOT / "roles" / "openclaw_nodejs" / "defaults" / "main.yml"),
-                            str(ROLE / "defaults" / "main.yml"), str(ROLE / "vars" / "main.yml")], "tasks": tasks}]
-    pb = tmp / "render.yml"
-    pb.write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    res = subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    return {name: tmp / name for name in cases}
+    return render_templates(tmp, {name: (template, {**BASE, **case, "openclaw_gateway_token": TOKEN})
+                                  for name, (template, case) in cases.items()})
 
 
 @pytest.fixture(scope="module")

@@ -7,12 +7,10 @@ output matches the golden files (UPDATE_GOLDEN=1 rewrites them after a deliberat
 import json
 import os
 import plistlib
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from role_render import render_templates
 
 ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "openclaw_gateway"
@@ -52,21 +50,9 @@ CASES = {
 
 def render(tmp, template, cases):
     """Render roles/openclaw_gateway/templates/<template> once per case with the role's defaults and vars."""
-    tasks = [{"name": f"render {name}", "ansible.builtin.template": {"src": str(ROLE / "templates" / template),
-                                                                       "dest": str(tmp / f"{name}.out")},
-              "vars": {**case, "openclaw_gateway_token": TOKEN}} for name, case in cases.items()]
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local",
-             "vars": {"ansible_python_interpreter": sys.executable},
-             "vars_files": [str(ROOT / "roles" / "openclaw_nodejs" / "defaults" / "main.yml"),
-                            str(ROLE / "defaults" / "main.yml"), str(ROLE / "vars" / "main.yml")], "tasks": tasks}]
-    pb = tmp / "render.yml"
-    pb.write_text(yaml.safe_dump(play))
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default",
-               ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    res = subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
-    return {name: (tmp / f"{name}.out").read_text() for name in cases}
+    out = render_templates(tmp, {f"{name}.out": (template, {**case, "openclaw_gateway_token": TOKEN})
+                                 for name, case in cases.items()})
+    return {name: out[f"{name}.out"].read_text() for name in cases}
 
 
 @pytest.fixture(scope="module")
