@@ -8,12 +8,13 @@ short_description: Upgrade (or roll back) the OpenClaw gateway with an automatic
 description:
   - The gateway's state migrations are one-way (openclaw 2026.9.5 exits 78 on state migrated by 2026.9.6), so a rollback
     must bring back the previous package B(and) the pre-upgrade state. This module does both.
-  - C(action=upgrade) installs the target version from the npm registry into C(<install_root>/versions/<v>) while the old
-    version keeps serving, unpacks the pre-upgrade backup (O(backup_archive), taken just before by M(openclaw_backup))
-    into a ready-to-swap rollback directory, switches the C(current) symlink, restarts the unit, and gates on C(/readyz)
-    plus C(/startupz) reporting the target version plus the optional O(verify_command). On any failure it stops the
-    gateway, puts the pre-upgrade state in place (the migrated state is kept aside for forensics), switches C(current)
-    back, starts, gates again, and fails with C(rolled_back=true) and the reason.
+  - C(action=upgrade) installs the target version from the npm registry into C(<install_root>/versions/<v>) while the
+    old version keeps serving, unpacks the pre-upgrade backup (O(backup_archive), taken just before by
+    M(openclaw_backup)) into a ready-to-swap rollback directory, rehearses the start of the target on a copy of it
+    (O(rehearse)), switches the C(current) symlink, restarts the unit, and gates on C(/readyz) plus C(/startupz)
+    reporting the target version plus the optional O(verify_command). On any failure it stops the gateway, puts the
+    pre-upgrade state in place (the migrated state is kept aside for forensics), switches C(current) back, starts,
+    gates again, and fails with C(rolled_back=true) and the reason.
   - C(action=rollback) is the way back an operator asks for after an upgrade, to the previous version with its pre-upgrade
     state, from the record the last upgrade left in O(record_dir). If that fails, the upgraded state is put back.
   - C(action=plan) (and check mode) reports what would happen without changing anything.
@@ -102,6 +103,17 @@ options:
     description: Free space needed under O(install_root) before installing a new version (~650 MB each).
     type: int
     default: 1024
+  rehearse:
+    description:
+      - Before the switch, start the target version once on a copy of the pre-upgrade state, on a spare loopback port,
+        with channels, cron, the mail watcher, browser control and the canvas host switched off, while the running
+        gateway keeps serving. A release that cannot start on this host's state (for example an older one that refuses
+        the migrated state with exit 78) is then refused with no downtime at all, and the real start after the switch
+        finds the new version's compile cache warm (the unit's C(NODE_COMPILE_CACHE)).
+      - Costs one more gateway start (~15 s) and ~0.8 GB of memory beside the running gateway, before the switch.
+      - With V(false) a release that cannot start is caught after the switch and rolled back.
+    type: bool
+    default: true
   record_dir:
     description: Where the last upgrade is recorded (from/to version, pre-upgrade archive) for C(action=rollback).
     type: path
@@ -145,6 +157,15 @@ to_version:
   returned: always
   type: str
   sample: "2026.9.6"
+rehearsal_seconds:
+  description: How long the rehearsal start of the target took, from the state copy until it was ready (O(rehearse)).
+  returned: when an upgrade was rehearsed successfully
+  type: float
+  sample: 17.4
+refused:
+  description: True when the rehearsal failed and the upgrade stopped before the switch (the running gateway untouched).
+  returned: when the rehearsal failed
+  type: bool
 current_version:
   description: Version the C(current) symlink points at when the module ends.
   returned: always
@@ -195,16 +216,31 @@ aside:
 
 import json
 import os
+import pwd
 import re
 import shutil
+import signal
+import socket
+import subprocess
 import tempfile
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_archive import ArchiveError, clear_stale_owner_lease, extract_payload, verify
 from ansible.module_utils.openclaw_gateway_control import ReadinessPoller, Service, chown_tree
+from ansible.module_utils.openclaw_probe import tail_file, wait_for
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+# The rehearsal gateway must not reach out: no channel logins (a second bot session would fight the live one), no cron
+# runs, no mail watcher, no browser-control or canvas servers. All five are the gateway's own switches.
+REHEARSAL_ENV = {name: "1" for name in ("OPENCLAW_SKIP_CHANNELS", "OPENCLAW_SKIP_CRON", "OPENCLAW_SKIP_GMAIL_WATCHER",
+                                        "OPENCLAW_SKIP_BROWSER_CONTROL_SERVER", "OPENCLAW_SKIP_CANVAS_HOST")}
+
+
+def free_loopback_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 class Upgrader:
@@ -330,6 +366,84 @@ class Upgrader:
             os.rename(self.state, aside)
         os.rename(staging, self.state)
 
+    def rehearse(self, version, staging):
+        """Start `version` once on a copy of the pre-upgrade state, on a spare loopback port, while the running gateway
+        keeps serving. It proves that the new release starts and migrates this host's real state before any downtime,
+        and it leaves the V8 compile cache of the new release warm in the unit's NODE_COMPILE_CACHE, so the real start
+        after the switch does not compile the code first. Raises RuntimeError (nothing switched) when it does not start."""
+        started = time.monotonic()
+        rdir = f"{self.state}.rehearsal-{self.stamp}"
+        shutil.rmtree(rdir, ignore_errors=True)
+        os.makedirs(rdir, mode=0o700)
+        proc = None
+        try:
+            state = os.path.join(rdir, "state")
+            shutil.copytree(staging, state, symlinks=True)
+            for scratch in ("tmp", "cache"):  # the gateway's lock files live in tmp/: never a copy of the live one
+                shutil.rmtree(os.path.join(state, scratch), ignore_errors=True)
+            env = self.svc.environment()
+            port = free_loopback_port()
+            log = os.path.join(rdir, "gateway.log")
+            config = env.get("OPENCLAW_CONFIG_PATH")
+            if config and os.path.isfile(config):
+                try:
+                    with open(config) as fh:
+                        cfg = json.load(fh)
+                    # own port, loopback only, own log file: nothing of the rehearsal reaches the live log
+                    cfg.setdefault("gateway", {}).update(port=port, bind="loopback")
+                    cfg.setdefault("logging", {})["file"] = log
+                    config = os.path.join(rdir, "openclaw.json")
+                    with open(config, "w") as fh:
+                        json.dump(cfg, fh)
+                except ValueError:  # JSON5 written by hand: keep it, --port still moves the listener
+                    pass
+            user = pwd.getpwnam(self.p["owner"])
+            env.update(REHEARSAL_ENV, OPENCLAW_STATE_DIR=state, HOME=env.get("HOME", user.pw_dir))
+            if config:
+                env["OPENCLAW_CONFIG_PATH"] = config
+            env.setdefault("PATH", f"{self.p['node_bin_dir']}:/usr/local/bin:/usr/bin:/bin")
+            if "NODE_COMPILE_CACHE" not in env:  # a unit from before 0.3.0: nothing to warm, do not litter /tmp
+                env["NODE_DISABLE_COMPILE_CACHE"] = "1"
+            chown_tree(rdir, self.p["owner"], self.p["group"])
+            cli = os.path.join(self.versions, version, "node_modules", ".bin", "openclaw")
+
+            def as_owner():
+                os.setgid(user.pw_gid)
+                os.initgroups(user.pw_name, user.pw_gid)
+                os.setuid(user.pw_uid)
+
+            with open(os.path.join(rdir, "stdout.log"), "wb") as out:
+                proc = subprocess.Popen([cli, "gateway", "run", "--port", str(port)], env=env, cwd=rdir, stdout=out,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=as_owner,
+                                        start_new_session=True)
+            deadline = time.monotonic() + max(self.p["ready_timeout"], 120)
+            while True:
+                summary = wait_for(self.m, "127.0.0.1", port, 2.0, 2.0, 0.2, expect_version=version)
+                if not summary["problems"]:
+                    break
+                if proc.poll() is not None or time.monotonic() >= deadline:
+                    tail = [line for line in tail_file(os.path.join(rdir, "stdout.log"), 6) if line.strip()]
+                    why = (f"exit status {proc.returncode}" if proc.returncode is not None else
+                           "not ready within the timeout: " + "; ".join(summary["problems"]))
+                    raise RuntimeError(f"rehearsal start of openclaw {version} on a copy of this host's state failed "
+                                       f"({why}){': ' + ' | '.join(tail)[-600:] if tail else ''}")
+            self.result["rehearsal_seconds"] = round(time.monotonic() - started, 2)
+        finally:
+            if proc is not None and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(60)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            shutil.rmtree(rdir, ignore_errors=True)
+
+    def prune_compile_cache(self, versions):
+        """The unit's compile cache keeps one directory per openclaw version: drop those of pruned versions."""
+        base = self.svc.environment().get("NODE_COMPILE_CACHE")
+        for name in versions if base else ():
+            shutil.rmtree(os.path.join(base, "openclaw", name), ignore_errors=True)
+
     def run_verify_command(self, version):
         cmd = self.p["verify_command"]
         if not cmd:
@@ -394,6 +508,13 @@ class Upgrader:
         if plan["install"]:
             self.install(target)
         rollback_state = self.prepare_state(p["backup_archive"], "rollback")
+        if p["rehearse"]:
+            try:
+                self.rehearse(target, rollback_state)
+            except RuntimeError as exc:
+                shutil.rmtree(rollback_state, ignore_errors=True)
+                self.fail(f"Upgrade {current} -> {target} refused before the switch: {exc}. The running gateway "
+                          f"({current}) was not touched.", refused=True)
         self.write_record(status="upgrading", from_version=current, to_version=target,
                           backup_archive=p["backup_archive"], started=self.stamp)
         poller = ReadinessPoller(self.m, p["port"])
@@ -413,6 +534,7 @@ class Upgrader:
                           backup_archive=p["backup_archive"], started=self.stamp)
         for name in plan["prune"]:
             shutil.rmtree(os.path.join(self.versions, name), ignore_errors=True)
+        self.prune_compile_cache(plan["prune"])
         self.prune_asides()
         self.result.update(pruned=plan["prune"], current_version=target,
                            duration=round(time.monotonic() - self.started, 2),
@@ -488,6 +610,7 @@ def main():
             verify_timeout=dict(type="int", default=120),
             keep_versions=dict(type="int", default=3),
             min_free_mb=dict(type="int", default=1024),
+            rehearse=dict(type="bool", default=True),
             record_dir=dict(type="path", default="/var/lib/openclaw-ops/upgrade"),
         ),
         required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"]), ("scope", "user", ["user"])],

@@ -8,6 +8,7 @@ import grp
 import json
 import os
 import pwd
+import shlex
 import threading
 import time
 
@@ -74,6 +75,13 @@ def token_accepted(port, token, host="127.0.0.1", timeout=5.0):
         raise RuntimeError(f"authenticated probe failed: {getattr(exc, 'reason', exc)}") from None
 
 
+def parse_unit_environment(text):
+    """`systemctl show --property=Environment --value` -> dict: space-separated NAME=value words, a value with spaces
+    is quoted."""
+    pairs = (item.split("=", 1) for item in shlex.split(text.strip()) if "=" in item)
+    return {k: v for k, v in pairs}
+
+
 class Service:
     """The gateway's systemd unit (system scope, or a lingering user's manager)."""
 
@@ -91,6 +99,11 @@ class Service:
         _rc, out = self.systemctl("show", self.unit, "--property=ActiveState,SubState,Result,ExecMainStatus,MainPID",
                                   check=False)
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def environment(self):
+        """The unit's Environment= as a dict (systemd prints it with specifiers expanded, shell-quoted)."""
+        _rc, out = self.systemctl("show", self.unit, "--property=Environment", "--value", check=False)
+        return parse_unit_environment(out)
 
     def journal_tail(self, lines=8):
         argv = ["journalctl", "--no-pager", "-o", "cat", "-n", str(lines)]

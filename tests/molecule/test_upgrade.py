@@ -4,7 +4,9 @@ then the real failure tests of the upgrade and token issue, in one pass on the s
 1. rolling upgrade to 2026.9.6 where the operator's verify command fails on the second host: the canary upgrades, the
    second host rolls back to 2026.9.5 with its pre-upgrade state, the rollout stops, the third host is untouched;
 2. upgrade of the other two: changed, data preserved, state migrated; a second run changes nothing;
-3. "upgrade" 2026.9.6 -> 2026.9.5: the older gateway refuses the migrated state (exit 78), automatic rollback, the
+3. "upgrade" 2026.9.6 -> 2026.9.5: the older gateway refuses the migrated state (exit 78). With the rehearsal (the
+   default) that is seen on a copy of the state and the upgrade stops before the switch (same gateway PID); with
+   openclaw_upgrade_rehearse=false it is seen after the switch: automatic rollback, the
    host ends on 2026.9.6 with its state, ready;
 4. operator rollback (rollback.yml) to 2026.9.5 with the pre-upgrade state;
 5. token rotation: no failed readiness probe, old token rejected, new accepted, no token in -vvv output; a forced
@@ -24,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "upgrade"
 HOSTS = ["openclaw-mol-up-1", "openclaw-mol-up-2", "openclaw-mol-up-3"]
 STATE = "/var/lib/openclaw/.openclaw"
+COMPILE_CACHE = "/var/cache/openclaw-gateway/node-compile-cache"
 OLD, NEW = "2026.9.5", "2026.9.6"
 
 
@@ -152,10 +155,27 @@ def test_upgrade_rollback_and_token_rotation(fleet, env, logs):
     rc, out = play(env, "upgrade.yml", "-i", str(inv), "-e", f"openclaw_upgrade_version={NEW}", "--check")
     assert rc == 0 and all(v[1] == 0 for v in recap(out).values()), out[-3000:]
 
-    # 3. "upgrade" to the older release: it refuses the migrated state (exit 78) -> automatic rollback to 2026.9.6
+    # the upgrade rehearsed the new version before the switch: its compile cache is warm in the unit's cache directory
+    assert sh(HOSTS[2], env, f"test -d {COMPILE_CACHE}/openclaw/{NEW} && test -d {COMPILE_CACHE}/openclaw/{OLD}",
+              check=False).returncode == 0
+    assert sh(HOSTS[2], env, f"ls -d {STATE}.rehearsal-* 2>/dev/null", check=False).stdout.strip() == ""
+
+    # 3a. "upgrade" to the older release: the rehearsal on a copy of the state sees it refuse the migrated state
+    # (exit 78) and the upgrade stops before the switch: the running gateway is not even restarted
     pid = sh(HOSTS[0], env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
     rc, out = play(env, "upgrade.yml", "-i", str(inv), "-l", HOSTS[0], "-e", f"openclaw_upgrade_version={OLD}")
-    (logs / "upgrade-3-downgrade.log").write_text(out)
+    (logs / "upgrade-3a-refused.log").write_text(out)
+    flat = " ".join(out.split())
+    assert rc != 0 and "refused before the switch" in flat and "exit status 78" in flat, out[-5000:]
+    assert sh(HOSTS[0], env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip() == pid
+    assert active_version(HOSTS[0], env) == NEW and running_version(HOSTS[0], env) == NEW and ready(HOSTS[0], env)
+    assert schema_version(HOSTS[0], env) == new_schema
+    assert sh(HOSTS[0], env, f"ls -d {STATE}.rehearsal-* {STATE}.rollback-20* 2>/dev/null", check=False).stdout.strip() == ""
+
+    # 3b. the same without the rehearsal: exit 78 after the switch -> automatic rollback to 2026.9.6 and its state
+    rc, out = play(env, "upgrade.yml", "-i", str(inv), "-l", HOSTS[0], "-e", f"openclaw_upgrade_version={OLD}",
+                   "-e", "openclaw_upgrade_rehearse=false")
+    (logs / "upgrade-3b-downgrade.log").write_text(out)
     flat = " ".join(out.split())
     assert rc != 0 and "exit status 78" in flat and f"switched back to {NEW}, ready again" in flat, out[-5000:]
     assert running_version(HOSTS[0], env) == NEW and ready(HOSTS[0], env)
