@@ -93,6 +93,20 @@ options:
   user:
     description: Login user owning the user unit when O(scope=user).
     type: str
+  container:
+    description:
+      - Container of a compose deployment whose processes are measured instead of O(unit) (the engine's init PID
+        of the container and every process below it); takes precedence over O(unit).
+      - The gateway shows its version and uptime only to loopback clients, which the host is not through the engine's
+        port mapping: with O(container), RV(version) and RV(uptime_ms) are read inside the container
+        (C(<engine> exec <container> node -e fetch(/startupz))) and O(expect_version) is checked against that.
+      - RV(restarts) is then the engine's RestartCount and RV(active_state) the container's status (C(running), C(exited)).
+    type: str
+  engine:
+    description: Container engine CLI that inspects O(container).
+    type: str
+    choices: [podman, docker]
+    default: podman
 attributes:
   check_mode:
     support: full
@@ -115,6 +129,13 @@ EXAMPLES = r"""
   openclaw_health:
     fail_on_unhealthy: false
   register: health
+
+- name: A compose deployment (memory and CPU of the container's processes)
+  openclaw_health:
+    port: 18789
+    unit: ""
+    container: openclaw-gateway
+    engine: podman
 """
 
 RETURN = r"""
@@ -176,33 +197,33 @@ elapsed:
   type: float
   sample: 6.41
 memory_bytes:
-  description: Resident memory summed over every process of O(unit).
-  returned: when O(unit) is set and running
+  description: Resident memory summed over every process of O(unit) (or of O(container)).
+  returned: when O(unit) or O(container) is set and running
   type: int
   sample: 838860800
 cpu_seconds:
-  description: CPU time (user+system) summed over the processes of O(unit).
-  returned: when O(unit) is set and running
+  description: CPU time (user+system) summed over the processes of O(unit) (or of O(container)).
+  returned: when O(unit) or O(container) is set and running
   type: float
   sample: 41.5
 processes:
-  description: Number of processes measured in the unit's cgroup.
-  returned: when O(unit) is set
+  description: Number of processes measured in the unit's cgroup (or the container's process tree).
+  returned: when O(unit) or O(container) is set
   type: int
   sample: 3
 main_pid:
-  description: MainPID of O(unit) (0 when stopped).
-  returned: when O(unit) is set
+  description: MainPID of O(unit), or the host PID of O(container)'s init (0 when stopped).
+  returned: when O(unit) or O(container) is set
   type: int
   sample: 4242
 restarts:
-  description: NRestarts of O(unit).
-  returned: when O(unit) is set
+  description: NRestarts of O(unit), or RestartCount of O(container).
+  returned: when O(unit) or O(container) is set
   type: int
   sample: 0
 active_state:
-  description: ActiveState of O(unit).
-  returned: when O(unit) is set
+  description: ActiveState of O(unit), or the status of O(container) (C(running), C(exited), C(absent)).
+  returned: when O(unit) or O(container) is set
   type: str
   sample: active
 channels_configured:
@@ -236,7 +257,14 @@ log_tail:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_probe import deep_health, probe_argument_spec, tail_file, wait_for
-from ansible.module_utils.openclaw_service import cgroup_pids, process_stats, unit_properties
+from ansible.module_utils.openclaw_service import (
+    cgroup_pids,
+    container_properties,
+    container_startupz,
+    process_stats,
+    process_tree,
+    unit_properties,
+)
 
 
 def unit_stats(module, unit, scope, user):
@@ -244,6 +272,14 @@ def unit_stats(module, unit, scope, user):
     stats = dict(main_pid=int(props.get("MainPID") or 0), restarts=int(props.get("NRestarts") or 0),
                  active_state=props.get("ActiveState", "unknown"))
     stats.update(process_stats(cgroup_pids(props.get("ControlGroup", ""))))
+    return stats
+
+
+def container_stats(module, engine, container):
+    props = container_properties(module, engine, container)
+    pid = props.get("pid", 0) if props.get("status") == "running" else 0
+    stats = dict(main_pid=pid, restarts=props.get("restarts", 0), active_state=props.get("status", "absent"))
+    stats.update(process_stats(process_tree(pid)))
     return stats
 
 
@@ -278,6 +314,8 @@ def main():
         unit=dict(type="str", default="openclaw-gateway.service"),
         scope=dict(type="str", choices=["system", "user"], default="system"),
         user=dict(type="str"),
+        container=dict(type="str"),
+        engine=dict(type="str", choices=["podman", "docker"], default="podman"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("scope", "user", ["user"])])
     p = module.params
@@ -288,7 +326,18 @@ def main():
     )
     summary.pop("raw", None)
     summary.pop("errors", None)
-    if p["unit"]:
+    if p["container"]:
+        summary.update(container_stats(module, p["engine"], p["container"]))
+        if summary["live"] and summary.get("version") is None and summary["active_state"] == "running":
+            inside = container_startupz(module, p["engine"], p["container"], p["port"], p["timeout"])
+            summary["version"] = inside.get("version")
+            summary["uptime_ms"] = inside.get("uptimeMs", summary.get("uptime_ms"))
+            if p["expect_version"] and summary["version"] != p["expect_version"]:
+                summary["problems"].append(f"version {summary['version'] or 'unknown'} running in container "
+                                           f"{p['container']}, {p['expect_version']} expected")
+        if summary["problems"] and summary["active_state"] not in ("running", "unknown"):
+            summary["problems"].insert(0, f"container {p['container']} is {summary['active_state']}")
+    elif p["unit"]:
         summary.update(unit_stats(module, p["unit"], p["scope"], p["user"]))
         if summary["problems"] and summary["active_state"] not in ("active", "unknown"):
             summary["problems"].insert(0, f"unit {p['unit']} is {summary['active_state']}")

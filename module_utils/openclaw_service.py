@@ -1,9 +1,11 @@
-"""Reads a gateway's systemd unit and its processes from the host (stdlib only).
+"""Reads a gateway's systemd unit (or compose container) and its processes from the host (stdlib only).
 
 Memory and CPU cover every process in the unit's cgroup (the gateway runs a main process,
-a spawn broker and a sqlite worker: ~0.8 GB together), not only MainPID.
+a spawn broker and a sqlite worker: ~0.8 GB together), not only MainPID. For a container, the
+process tree under the container's init PID as the engine reports it (`<engine> container inspect`).
 """
 
+import json
 import os
 
 CGROUP_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
@@ -67,3 +69,61 @@ def process_stats(pids, proc="/proc"):
         except (OSError, IndexError, ValueError):
             continue
     return dict(processes=seen, memory_bytes=rss, cpu_seconds=round(cpu, 2))
+
+
+def container_properties(module, engine, container):
+    """State of a container from `<engine> container inspect` ({} when the engine or the container is missing)."""
+    rc, out, _err = module.run_command([engine, "container", "inspect", container])
+    if rc != 0:
+        return {}
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return {}
+    if isinstance(data, list):
+        data = data[0] if data else {}
+    state = data.get("State") or {}
+    return dict(pid=int(state.get("Pid") or 0), status=str(state.get("Status") or "unknown"),
+                restarts=int(data.get("RestartCount") or 0))
+
+
+def process_tree(root_pid, proc="/proc"):
+    """`root_pid` and all its descendants, from the parent PIDs in /proc/*/stat ([] when root_pid is 0)."""
+    if not root_pid:
+        return []
+    children = {}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc}/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [int(root_pid)]
+    while todo:
+        pid = todo.pop()
+        if pid in tree:
+            continue
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return sorted(tree)
+
+
+def container_startupz(module, engine, container, port, timeout=10):
+    """/startupz read from inside the container ({} on any failure).
+
+    The gateway shows its version and uptime to loopback clients only; through the engine's port mapping the
+    host is not loopback to it, so the version is read with the image's own node inside the container.
+    """
+    script = (f"fetch('http://127.0.0.1:{int(port)}/startupz', {{signal: AbortSignal.timeout({int(timeout) * 1000})}})"
+              ".then(r => r.text()).then(t => console.log(t), () => process.exit(1))")
+    rc, out, _err = module.run_command([engine, "exec", container, "node", "-e", script])
+    if rc != 0:
+        return {}
+    try:
+        data = json.loads(out)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}

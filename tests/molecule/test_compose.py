@@ -1,15 +1,22 @@
-"""The `compose` Molecule scenario: the gateway image built locally, the rendered docker-compose.yml brought up
-for real with podman-compose on the controller, readiness through the 127.0.0.1-only mapping, hardening and limits
-as the engine reports them, crash recovery by the restart policy (molecule/compose/verify.yml), then
-`--check --diff` must predict no change, then the project is removed.
+"""The `compose` Molecule scenario: the real deploy.yml in compose mode (molecule/compose/converge.yml imports it):
+preflight, no host Node.js/install/configure, the gateway image built locally, the rendered docker-compose.yml
+brought up for real with podman-compose on the controller, readiness through the 127.0.0.1-only mapping, the
+monitoring role's printed skip; idempotence (the second deploy.yml must pass the port preflight although the
+engine's conmon holds the port); hardening and limits as the engine reports them, crash recovery by the restart
+policy (molecule/compose/verify.yml); `--check --diff` must predict no change; health.yml reports the container
+healthy with its memory; a foreign listener on the gateway port and a version pin that differs from the running
+image both fail preflight without changing anything; service.yml operations; then the project is removed.
 
 It runs on the controller rather than inside a systemd test host because nested podman would need a privileged
 container; the gateway's port is a free one picked here, so it never meets another engineer's gateway."""
 
+import json
 import os
 import re
 import socket
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -43,13 +50,27 @@ def test_compose_scenario():
         assert re.search(r"idempotence\W+Executed: Successful", text), "idempotence did not run:\n" + text[-3000:]
         assert re.search(r"verify\W+Executed: Successful", text), "verify did not run:\n" + text[-3000:]
         assert re.search(r"compose gateway 2026\.9\.6 ready on 127\.0\.0\.1:\d+; back [\d.]+ s\s+after SIGKILL", text)
+        # deploy.yml ran: no host runtime/install/configure, monitoring skipped with its note, version read in the container
+        assert re.search(r"openclaw 2026\.9\.6 ready on 127\.0\.0\.1:\d+ after [\d.]+ s\s+\(compose, container", text), \
+            text[-3000:]
+        assert "openclaw_monitoring skipped on localhost" in text
+        for phase in ("Node.js runtime", "openclaw_gateway : Install", "openclaw_gateway : Configure"):
+            assert re.search(re.escape(phase) + r"\] \*+\n(?:.*\n){0,2}?skipping: \[localhost\]", text), phase
+        # the idempotence run is the second deploy.yml: its port preflight saw our container's holder and passed
+        idem = text[text.index("[compose > idempotence] Executing"):]
+        assert re.search(r"Report another process on the gateway port\] \*+\n(?:.*\n){0,2}?skipping: \[localhost\]", idem)
+        holders = subprocess.run(["ss", "-Hltnp", f"sport = :{env['OPENCLAW_COMPOSE_PORT']}"], capture_output=True, text=True)
+        assert "conmon" in holders.stdout, holders.stdout
 
         rc, text = molecule(["converge", "-s", "compose", "--", "--check", "--diff"], logs / "compose-check.log", env)
         assert rc == 0, f"--check --diff failed:\n{text[-6000:]}"
         recap = re.findall(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", text)
         assert recap and all(c == "0" for c in recap), f"--check --diff predicts changes:\n{text[-6000:]}"
 
-        check_service_operations(env, logs)
+        inv = write_inventory(env, logs / "compose-service-inventory.yml")
+        check_health(env, logs, inv)
+        check_preflight_refusals(env, logs)
+        check_service_operations(env, logs, inv)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
@@ -67,12 +88,72 @@ def scenario_vars(env):
     return {k: fill(v) for k, v in conf["provisioner"]["inventory"]["group_vars"]["openclaw"].items()}
 
 
-def check_service_operations(env, logs):
-    """service.yml drives the compose gateway: status, restart (new container PID, ready), stop, start."""
-    inv = logs / "compose-service-inventory.yml"
-    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {"localhost": {
+def write_inventory(env, path, **overrides):
+    """A plain inventory of the controller with the scenario's group_vars (and `overrides`)."""
+    path.write_text(yaml.safe_dump({"openclaw": {"hosts": {"localhost": {
         "ansible_connection": "local", "ansible_python_interpreter": str(ROOT / ".venv" / "bin" / "python")}},
-        "vars": scenario_vars(env)}}))
+        "vars": {**scenario_vars(env), **overrides}}}))
+    return path
+
+
+def playbook(env, *args, timeout=900):
+    res = subprocess.run(["ansible-playbook", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    return res.returncode, res.stdout + res.stderr
+
+
+def check_health(env, logs, inv):
+    """health.yml reports the compose gateway healthy, with the version read inside the container and its memory."""
+    report = logs / "compose-health"
+    rc, out = playbook(env, "health.yml", "-i", str(inv), "-e", f"openclaw_health_report_dir={report}")
+    assert rc == 0, f"health.yml failed on the compose gateway:\n{out[-4000:]}"
+    row = json.loads((report / "health.json").read_text())["hosts"][0]
+    assert row["healthy"] and row["live"] and row["ready"], row
+    assert row["version"] == "2026.9.6", row
+    assert row["memory_mb"] > 100, row  # the gateway's processes inside the container (~0.8 GB idle)
+    assert isinstance(row["restarts"], int), row
+
+
+def recap_changed(out):
+    return re.findall(r"localhost\s*:\s*ok=\d+\s+changed=(\d+)", out)
+
+
+def check_preflight_refusals(env, logs):
+    """deploy.yml refuses, before any change: a foreign listener on the gateway port; a pin that differs from the
+    running container's image version."""
+    port = free_port()
+    project_dir = ROOT / ".cache" / "molecule-compose" / "foreign"
+    inv = write_inventory(env, logs / "compose-foreign-inventory.yml", openclaw_gateway_port=port,
+                          openclaw_gateway_compose_project="openclaw-mol-foreign",
+                          openclaw_gateway_compose_dir=str(project_dir))
+    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(50):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        rc, out = playbook(env, "deploy.yml", "-i", str(inv))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    flat = " ".join(out.split())
+    assert rc != 0, f"deploy.yml did not refuse a foreign listener on {port}:\n{out[-4000:]}"
+    assert re.search(rf"Port {port} is already in use by another process \(pid {server.pid} .*http\.server", flat), flat[-3000:]
+    assert recap_changed(out) == ["0"], out[-3000:]
+    assert not project_dir.exists(), "preflight failed but the project directory was created"
+    gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-foreign-gateway"], env=env)
+    assert gone.returncode == 1
+
+    inv = write_inventory(env, logs / "compose-pin-inventory.yml", openclaw_gateway_version="2026.9.5")
+    rc, out = playbook(env, "deploy.yml", "-i", str(inv))
+    flat = " ".join(out.split())
+    assert rc != 0 and "openclaw 2026.9.6 is active on this host but openclaw_gateway_version pins 2026.9.5" in flat, flat[-3000:]
+    assert recap_changed(out) == ["0"], out[-3000:]
+
+
+def check_service_operations(env, logs, inv):
+    """service.yml drives the compose gateway: status, restart (new container PID, ready), stop, start."""
 
     def service(action):
         res = subprocess.run(["ansible-playbook", "service.yml", "-i", str(inv), "-e", f"openclaw_service_action={action}"],
