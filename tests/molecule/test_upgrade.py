@@ -139,10 +139,14 @@ def test_upgrade_rollback_and_token_rotation(fleet, env, logs):
     assert active_version(HOSTS[2], env) == OLD
     assert sh(HOSTS[2], env, f"test -e /opt/openclaw/versions/{NEW}", check=False).returncode != 0
 
-    # 2. the rest upgrade: changed, data kept, state migrated; a second run changes nothing
-    rc, out = play(env, "upgrade.yml", "-i", str(inv), "-e", f"openclaw_upgrade_version={NEW}")
+    # 2. the rest upgrade: changed, data kept, state migrated; a second run changes nothing. Only the newest pre-upgrade
+    # archive is kept (the second host had one from its rolled-back attempt in step 1).
+    rc, out = play(env, "upgrade.yml", "-i", str(inv), "-e", f"openclaw_upgrade_version={NEW}",
+                   "-e", '{"openclaw_upgrade_keep_backups": 1}')
     (logs / "upgrade-2-rest.log").write_text(out)
     assert rc == 0, out[-5000:]
+    archives = sh(HOSTS[1], env, "ls /var/backups/openclaw/openclaw-preupgrade-*").stdout.split()
+    assert len(archives) == 1, archives
     r = recap(out)
     assert r[HOSTS[0]][1] == 0 and r[HOSTS[1]][1] >= 1 and r[HOSTS[2]][1] >= 1, r
     for h in HOSTS:
