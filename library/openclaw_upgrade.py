@@ -514,7 +514,7 @@ class Upgrader:
             except RuntimeError as exc:
                 shutil.rmtree(rollback_state, ignore_errors=True)
                 self.fail(f"Upgrade {current} -> {target} refused before the switch: {exc}. The running gateway "
-                          f"({current}) was not touched.", refused=True)
+                          f"({current}) was not touched.", refused=True, reason=str(exc))
         self.write_record(status="upgrading", from_version=current, to_version=target,
                           backup_archive=p["backup_archive"], started=self.stamp)
         poller = ReadinessPoller(self.m, p["port"])

@@ -22,7 +22,8 @@ OUR_MODULES = ("openclaw_upgrade", "openclaw_backup", "openclaw_restore", "openc
 LIFTED = {
     "openclaw_upgrade": {"from_version": "from_version", "to_version": "to_version", "current_version": "current_version",
                          "rolled_back": "rolled_back", "reason": "reason", "downtime_seconds": "downtime_seconds",
-                         "failed_probes": "failed_probes", "duration": "upgrade_seconds"},
+                         "failed_probes": "failed_probes", "duration": "upgrade_seconds", "refused": "refused",
+                         "rehearsal_seconds": "rehearsal_seconds"},
     "openclaw_backup": {"path": "backup_path", "size": "backup_size", "sha256": "backup_sha256"},
     "openclaw_restore": {"restored": "restored", "rolled_back": "rolled_back", "safety_snapshot": "safety_snapshot",
                          "archive_version": "archive_version"},
