@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
-from real_gateway import node_bin
+from real_gateway import NODE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -38,7 +38,9 @@ def molecule(args, log, env):
 
 
 def test_compose_scenario():
-    node_bin()  # the unpacked Node.js the image build copies (from the project's mirror tarball)
+    # the role fetches this tarball (checksum-verified) into the image's build context
+    mirror = ROOT / ".cache" / "node-mirror" / f"v{NODE_VERSION}" / f"node-v{NODE_VERSION}-linux-x64.tar.xz"
+    assert mirror.exists(), f"{mirror} is missing: run the project's node mirror setup first"
     env = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0",
                PY_COLORS="0", NO_COLOR="1", OPENCLAW_COMPOSE_PORT=str(free_port()))
     env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env['PATH']}"
@@ -54,6 +56,8 @@ def test_compose_scenario():
         assert re.search(r"openclaw 2026\.9\.6 ready on 127\.0\.0\.1:\d+ after [\d.]+ s\s+\(compose, container", text), \
             text[-3000:]
         assert "openclaw_monitoring skipped on localhost" in text
+        assert re.search(r"Move the verified runtime into place\] \*+\n(?:.*\n){0,2}?changed: \[localhost\]", text), \
+            "Node.js was not unpacked into the build context"
         for phase in ("Node.js runtime", "openclaw_gateway : Install", "openclaw_gateway : Configure"):
             assert re.search(re.escape(phase) + r"\] \*+\n(?:.*\n){0,2}?skipping: \[localhost\]", text), phase
         # the idempotence run is the second deploy.yml: its port preflight saw our container's holder and passed
