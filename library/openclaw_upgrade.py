@@ -214,6 +214,7 @@ aside:
   sample: /var/lib/openclaw/.openclaw.failed-upgrade-20261126T101500Z
 """
 
+import ctypes
 import json
 import os
 import pwd
@@ -235,6 +236,9 @@ VERSION_RE = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
 # runs, no mail watcher, no browser-control or canvas servers. All five are the gateway's own switches.
 REHEARSAL_ENV = {name: "1" for name in ("OPENCLAW_SKIP_CHANNELS", "OPENCLAW_SKIP_CRON", "OPENCLAW_SKIP_GMAIL_WATCHER",
                                         "OPENCLAW_SKIP_BROWSER_CONTROL_SERVER", "OPENCLAW_SKIP_CANVAS_HOST")}
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def free_loopback_port():
@@ -372,8 +376,11 @@ class Upgrader:
         and it leaves the V8 compile cache of the new release warm in the unit's NODE_COMPILE_CACHE, so the real start
         after the switch does not compile the code first. Raises RuntimeError (nothing switched) when it does not start."""
         started = time.monotonic()
+        parent, base = os.path.split(self.state)
+        for name in os.listdir(parent):  # left by a run that was killed mid-rehearsal
+            if name.startswith(f"{base}.rehearsal-"):
+                shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
         rdir = f"{self.state}.rehearsal-{self.stamp}"
-        shutil.rmtree(rdir, ignore_errors=True)
         os.makedirs(rdir, mode=0o700)
         proc = None
         try:
@@ -411,6 +418,9 @@ class Upgrader:
                 os.setgid(user.pw_gid)
                 os.initgroups(user.pw_name, user.pw_gid)
                 os.setuid(user.pw_uid)
+                # dies with this module (SIGTERM, forwarded to its gateway child): no orphan if the task is killed.
+                # After setuid: a credential change clears the parent-death signal.
+                ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
             with open(os.path.join(rdir, "stdout.log"), "wb") as out:
                 proc = subprocess.Popen([cli, "gateway", "run", "--port", str(port)], env=env, cwd=rdir, stdout=out,
