@@ -409,7 +409,7 @@ class Upgrader:
             if config:
                 env["OPENCLAW_CONFIG_PATH"] = config
             env.setdefault("PATH", f"{self.p['node_bin_dir']}:/usr/local/bin:/usr/bin:/bin")
-            if "NODE_COMPILE_CACHE" not in env:  # a unit from before 0.3.0: nothing to warm, do not litter /tmp
+            if "NODE_COMPILE_CACHE" not in env:  # a unit rendered before the compile cache: nothing to warm, do not litter /tmp
                 env["NODE_DISABLE_COMPILE_CACHE"] = "1"
             chown_tree(rdir, self.p["owner"], self.p["group"])
             cli = os.path.join(self.versions, version, "node_modules", ".bin", "openclaw")

@@ -71,14 +71,21 @@ def process_stats(pids, proc="/proc"):
     return dict(processes=seen, memory_bytes=rss, cpu_seconds=round(cpu, 2))
 
 
+def run_json(module, argv):
+    """The JSON a command prints, or None when it fails or prints something else."""
+    rc, out, _err = module.run_command(argv)
+    if rc != 0:
+        return None
+    try:
+        return json.loads(out)
+    except ValueError:
+        return None
+
+
 def container_properties(module, engine, container):
     """State of a container from `<engine> container inspect` ({} when the engine or the container is missing)."""
-    rc, out, _err = module.run_command([engine, "container", "inspect", container])
-    if rc != 0:
-        return {}
-    try:
-        data = json.loads(out)
-    except ValueError:
+    data = run_json(module, [engine, "container", "inspect", container])
+    if data is None:
         return {}
     if isinstance(data, list):
         data = data[0] if data else {}
@@ -119,11 +126,5 @@ def container_startupz(module, engine, container, port, timeout=10):
     """
     script = (f"fetch('http://127.0.0.1:{int(port)}/startupz', {{signal: AbortSignal.timeout({int(timeout) * 1000})}})"
               ".then(r => r.text()).then(t => console.log(t), () => process.exit(1))")
-    rc, out, _err = module.run_command([engine, "exec", container, "node", "-e", script])
-    if rc != 0:
-        return {}
-    try:
-        data = json.loads(out)
-    except ValueError:
-        return {}
+    data = run_json(module, [engine, "exec", container, "node", "-e", script])
     return data if isinstance(data, dict) else {}
