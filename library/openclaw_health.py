@@ -98,7 +98,7 @@ options:
       - Container of a compose deployment whose processes are measured instead of O(unit) (the engine's init PID
         of the container and every process below it); takes precedence over O(unit).
       - The gateway shows its version and uptime only to loopback clients, which the host is not through the engine's
-        port mapping: with O(container), RV(version) and RV(uptime_ms) are read inside the container
+        port mapping. With O(container), RV(version) and RV(uptime_ms) are read inside the container
         (C(<engine> exec <container> node -e fetch(/startupz))) and O(expect_version) is checked against that.
       - RV(restarts) is then the engine's RestartCount and RV(active_state) the container's status (C(running), C(exited)).
     type: str
