@@ -250,3 +250,15 @@ def check_token_rotation(host, env, logs, inv, old_token):
     assert new_token not in flat
     assert sh(host, env, "cat /etc/openclaw/decoy.token").stdout.strip() == new_token
     assert auth_code(host, env, new_token) == "404" and ready(host, env)
+
+    # the host's token is authoritative once set: a routine deploy keeps the rotated token (changed=0, same PID),
+    # and --check --diff predicts exactly that
+    pid = sh(host, env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
+    pin = ["-e", f"openclaw_gateway_version={active_version(host, env)}"]
+    for extra in (["--check", "--diff"], []):
+        rc, out = play(env, "deploy.yml", "-i", str(inv), "-l", host, *pin, *extra)
+        (logs / f"upgrade-5-deploy-after-rotation{'-check' if extra else ''}.log").write_text(out)
+        assert rc == 0 and recap(out)[host][1] == 0, out[-4000:]
+    assert sh(host, env, "cat /etc/openclaw/gateway.token").stdout.strip() == new_token
+    assert sh(host, env, "systemctl show -p MainPID --value openclaw-gateway").stdout.strip() == pid
+    assert auth_code(host, env, new_token) == "404"
