@@ -55,8 +55,11 @@ options:
     default: true
   deep:
     description:
-      - Also run the authenticated deep check C(openclaw health --json) through the installed CLI, which reads the
-        token from the secret file through the config's file SecretRef. Returns channel and session counts.
+      - Also run the authenticated deep check, the gateway's C(health) method, which returns channel and session counts.
+      - With O(token_file) set it asks the running gateway through the bundled admin-http-rpc plugin
+        (C(POST /api/v1/admin/rpc), bearer token from O(token_file), milliseconds). When that route is not registered
+        (plugin disabled) it falls back to C(openclaw health --json) through the installed CLI (about 4 s of Node.js
+        start-up), which reads the token through the config's file SecretRef. RV(deep_source) says which answered.
       - A configured channel that is not connected makes the gateway unhealthy.
     type: bool
     default: false
@@ -76,6 +79,9 @@ options:
   run_as:
     description: Run the deep check as this user (the service owner), so nothing it touches becomes root-owned.
     type: str
+  token_file:
+    description: The gateway's token file, read on the host for the deep check's health RPC (for O(deep)).
+    type: path
   deep_timeout:
     description: Seconds the deep check may take (the CLI otherwise hangs 60 s on a down gateway).
     type: int
@@ -242,6 +248,11 @@ channels_disconnected:
   type: list
   elements: str
   sample: []
+deep_source:
+  description: What answered the deep check, C(rpc) (the gateway's admin-http-rpc route) or C(cli) (C(openclaw health --json)).
+  returned: when O(deep=true) and the check succeeded
+  type: str
+  sample: rpc
 sessions:
   description: Session count of the default agent (deep check).
   returned: when O(deep=true) and the check succeeded
@@ -256,7 +267,7 @@ log_tail:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.openclaw_probe import deep_health, probe_argument_spec, tail_file, wait_for
+from ansible.module_utils.openclaw_probe import deep_health_fast, probe_argument_spec, tail_file, wait_for
 from ansible.module_utils.openclaw_service import (
     cgroup_pids,
     container_properties,
@@ -291,7 +302,8 @@ def run_deep(module, p):
         env["OPENCLAW_CONFIG_PATH"] = p["config_path"]
     if p["state_dir"]:
         env["OPENCLAW_STATE_DIR"] = p["state_dir"]
-    return deep_health(module, p["cli"], env, run_as=p["run_as"], timeout_ms=p["deep_timeout"] * 1000)
+    return deep_health_fast(module, p["cli"], env, run_as=p["run_as"], timeout_ms=p["deep_timeout"] * 1000,
+                            port=p["port"], token_file=p["token_file"], host=p["host"])
 
 
 def main():
@@ -310,6 +322,7 @@ def main():
         config_path=dict(type="path"),
         state_dir=dict(type="path"),
         run_as=dict(type="str"),
+        token_file=dict(type="path"),
         deep_timeout=dict(type="int", default=10),
         unit=dict(type="str", default="openclaw-gateway.service"),
         scope=dict(type="str", choices=["system", "user"], default="system"),

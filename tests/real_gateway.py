@@ -56,7 +56,7 @@ def free_port():
 class RealGateway:
     """`with RealGateway() as gw:` -> gw.port, gw.env, gw.cli, gw.token, gw.log_file."""
 
-    def __init__(self, token="integration-gateway-token-0123456789abcdef"):
+    def __init__(self, token="integration-gateway-token-0123456789abcdef", admin_rpc=False):
         self.token = token
         self.cli = str(openclaw_cli())
         self.port = free_port()
@@ -68,13 +68,16 @@ class RealGateway:
         self.token_file.chmod(0o600)
         self.log_file = self.dir / "openclaw.log"
         self.config = self.state / "openclaw.json"
-        self.config.write_text(json.dumps({
+        config = {
             "gateway": {"mode": "local", "bind": "loopback", "port": self.port,
                         "auth": {"mode": "token", "token": {"source": "file", "provider": "gatewaytoken", "id": "value"}}},
             "secrets": {"providers": {"gatewaytoken": {"source": "file", "path": str(self.token_file),
                                                        "mode": "singleValue"}}},
             "logging": {"level": "info", "file": str(self.log_file), "consoleLevel": "warn"},
-        }))
+        }
+        if admin_rpc:  # what the role renders by default (openclaw_gateway_admin_rpc_enabled)
+            config["plugins"] = {"entries": {"admin-http-rpc": {"enabled": True}}}
+        self.config.write_text(json.dumps(config))
         self.env = dict(os.environ, PATH=f"{node_bin()}:/usr/local/bin:/usr/bin:/bin",
                         OPENCLAW_STATE_DIR=str(self.state), OPENCLAW_CONFIG_PATH=str(self.config))
         self.proc = None

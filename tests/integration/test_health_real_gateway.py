@@ -49,6 +49,43 @@ def test_deep_check_with_a_bad_token_fails_clearly(run_module, gateway, tmp_path
     assert "w" * 48 not in json.dumps(res)
 
 
+def deep_args(gw, **extra):
+    return args(gw, deep=True, cli=gw.cli, node_bin_dir=str(node_bin()), config_path=str(gw.config),
+                state_dir=str(gw.state), deep_timeout=20, **extra)
+
+
+def test_deep_check_falls_back_to_the_cli_when_the_rpc_route_is_off(run_module, gateway):
+    """The plugin is off on this gateway: the route is not registered, so the CLI answers."""
+    kind, res = run_module(openclaw_health.main, deep_args(gateway, token_file=str(gateway.token_file)))
+    assert kind == "exit", res
+    assert res["deep_source"] == "cli" and res["channels_configured"] == 0 and res["agents"] >= 1
+
+
+@pytest.fixture(scope="module")
+def rpc_gateway():
+    with RealGateway(admin_rpc=True) as gw:
+        yield gw
+
+
+def test_deep_check_asks_the_running_gateway_over_the_admin_rpc(run_module, rpc_gateway):
+    """With the plugin on (the role's default) the gateway's own health method answers: same counts as the CLI."""
+    kind, rpc = run_module(openclaw_health.main, deep_args(rpc_gateway, token_file=str(rpc_gateway.token_file)))
+    assert kind == "exit", rpc
+    assert rpc["deep_source"] == "rpc" and rpc["healthy"]
+    kind, cli = run_module(openclaw_health.main, deep_args(rpc_gateway))
+    assert kind == "exit" and cli["deep_source"] == "cli", cli
+    keys = ("channels_configured", "channels_connected", "channels_disconnected", "sessions", "agents")
+    assert {k: rpc[k] for k in keys} == {k: cli[k] for k in keys}
+
+
+def test_deep_check_over_rpc_with_a_wrong_token_fails_clearly(run_module, rpc_gateway, tmp_path):
+    wrong = tmp_path / "wrong.token"
+    wrong.write_text("x" * 48)
+    kind, res = run_module(openclaw_health.main, deep_args(rpc_gateway, token_file=str(wrong)))
+    assert kind == "fail" and "deep check (health RPC) failed: the gateway rejected the token" in res["msg"], res
+    assert "x" * 48 not in json.dumps(res)
+
+
 def test_unknown_path_on_the_real_gateway_is_html_200_and_not_healthy(gateway, monkeypatch):
     from ansible.module_utils import basic
     from ansible.module_utils.common.text.converters import to_bytes

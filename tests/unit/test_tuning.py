@@ -77,7 +77,8 @@ def validate(path):
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("tuning")
-    cases = {"default": {}, "tuned": TUNED, "zero_cap": {"openclaw_gateway_queue_cap": 0},
+    cases = {"default": {}, "default_no_rpc": {"openclaw_gateway_admin_rpc_enabled": False}, "tuned": TUNED,
+             "zero_cap": {"openclaw_gateway_queue_cap": 0},
              "zero_debounce": {"openclaw_gateway_inbound_debounce_ms": 0}}
     return tmp, render(tmp, cases)
 
@@ -123,6 +124,9 @@ def test_default_config_is_unchanged_by_the_tuning_block(rendered):
     tmp, out = rendered
     cfg = json.loads(out["default"])
     assert "messages" not in cfg and "agents" not in cfg and "consoleStyle" not in cfg["logging"]
+    # the one default addition since: the admin-http-rpc plugin for the fast deep health check
+    assert cfg["plugins"] == {"entries": {"admin-http-rpc": {"enabled": True}}}
+    assert json.loads(out["default_no_rpc"]) == {k: v for k, v in cfg.items() if k != "plugins"}
     path = "roles/openclaw_gateway/vars/main.yml"
     added = subprocess.run(["git", "log", "--format=%H", "--reverse", "-S_openclaw_gateway_tuning_config", "--", path],
                            cwd=ROOT, capture_output=True, text=True).stdout.split()
@@ -132,7 +136,7 @@ def test_default_config_is_unchanged_by_the_tuning_block(rendered):
         pytest.skip("no vars/main.yml without the tuning block in this checkout's history")
     (tmp / "old_vars.yml").write_text(old.stdout)
     before = render(tmp, {"default_before": {}}, vars_file=tmp / "old_vars.yml")["default_before"]
-    assert out["default"] == before
+    assert out["default_no_rpc"] == before
 
 
 @pytest.mark.parametrize("name,value", [
