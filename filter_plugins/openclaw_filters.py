@@ -126,6 +126,28 @@ def to_plist(data):
         raise AnsibleFilterError(f"cannot render a property list: {exc}") from None
 
 
+_UNIT_NAME = re.compile(r"^[A-Za-z0-9:_.@-]+\.(service|timer|socket|path|target|mount)$")
+
+
+def systemd_verify_cmd(unit_name, user=False):
+    """A `validate:` command for template/copy that checks a candidate unit before it replaces the live one.
+
+    systemd-analyze only accepts a unit under its real name (the temp file Ansible validates has none), and it only
+    warns on unknown keys and bad values: the candidate is copied under `unit_name` into a temporary directory, and a
+    non-zero exit or any line about the candidate counts as a failure and is printed (the validator's own message
+    reaches the task's stderr); lines about other units on the host are not the candidate's fault.
+    """
+    if not isinstance(unit_name, str) or not _UNIT_NAME.match(unit_name):
+        raise AnsibleFilterError(f"systemd_verify_cmd: {unit_name!r} ({type(unit_name).__name__}) is not a unit file name")
+    # Ansible fills in the candidate with `validate % path`: no other literal percent sign may appear below
+    verify = "systemd-analyze --user verify" if user else "systemd-analyze verify"
+    script = ('d=$(mktemp -d) && trap "rm -rf $d" EXIT && cp "$1" "$d/$2" || exit 1; '
+              f'out=$({verify} "$d/$2" 2>&1); rc=$?; '
+              'if [ $rc -ne 0 ] || echo "$out" | grep -qF "$2"; then '
+              'echo "systemd-analyze verify $2: ${out:-exit $rc}" >&2; exit 1; fi')
+    return f"/bin/sh -c '{script}' verify %s {unit_name}"
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -135,4 +157,5 @@ class FilterModule:
             "backup_prune_list": backup_prune_list,
             "openclaw_prune_pair": openclaw_prune_pair,
             "to_plist": to_plist,
+            "systemd_verify_cmd": systemd_verify_cmd,
         }

@@ -18,6 +18,34 @@ import ansible.module_utils  # noqa: E402
 ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 
 
+# Parallel runs (`make test` uses pytest-xdist with --dist loadgroup): the tests of one module share its module-scoped
+# fixture (one podman host, one real gateway), so a module is one group that runs on one worker; the Molecule
+# scenarios and the two service-ops scopes each have their own hosts and are groups of their own. The longest groups
+# are handed out first (seconds measured on a clean-clone run, README "Test hosts and tests"), so the long poles start
+# at once and the short ones fill in around them.
+PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py"}
+GROUP_SECONDS = {
+    "test_upgrade": 900, "test_scenarios[default]": 700, "test_service_ops[user]": 300,
+    "test_service_ops[system]": 300, "test_scenarios[user-scope]": 300, "test_scenarios[hardened]": 300,
+    "test_cli": 300, "test_compose": 250, "test_preflight": 150,
+}
+
+
+def test_group(item):
+    if item.path.name in PER_TEST_GROUPS:
+        return f"{item.path.stem}[{item.callspec.id}]"
+    if "unit" in item.path.parts:
+        return "unit"
+    return item.path.stem
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        item.add_marker(pytest.mark.xdist_group(test_group(item)))
+    # stable sort: a group's tests keep their order
+    items.sort(key=lambda item: -GROUP_SECONDS.get(test_group(item), 0))
+
+
 class ExitJson(Exception):
     pass
 

@@ -3,6 +3,8 @@ tests and benchmarks. Node.js comes from the project's mirror tarball (the same 
 nodejs role installs), openclaw from the npm registry through the shared npm cache; both are
 cached under .cache/ so only the first run installs."""
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
@@ -20,8 +22,24 @@ OPENCLAW_VERSION = "2026.9.6"
 CACHE = ROOT / ".cache"
 
 
+@contextlib.contextmanager
+def install_lock():
+    """Parallel test workers share the controller-side installs below: one installs, the others wait."""
+    CACHE.mkdir(exist_ok=True)
+    with open(CACHE / ".controller-install.lock", "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
 def node_bin():
     dest = CACHE / "controller-node" / f"v{NODE_VERSION}"
+    if (dest / "bin" / "node").exists():
+        return dest / "bin"
+    with install_lock():
+        return _node_bin(dest)
+
+
+def _node_bin(dest):
     if not (dest / "bin" / "node").exists():
         tarball = CACHE / "node-mirror" / f"v{NODE_VERSION}" / f"node-v{NODE_VERSION}-linux-x64.tar.xz"
         CACHE.mkdir(exist_ok=True)
@@ -37,10 +55,18 @@ def node_bin():
 def openclaw_cli(version=OPENCLAW_VERSION):
     prefix = CACHE / "controller-openclaw" / version
     cli = prefix / "node_modules" / ".bin" / "openclaw"
+    if cli.exists():
+        return cli
+    bin_dir = node_bin()
+    with install_lock():
+        return _openclaw_cli(version, prefix, cli, bin_dir)
+
+
+def _openclaw_cli(version, prefix, cli, bin_dir):
     if not cli.exists():
         partial = prefix.with_name(version + ".partial")
         shutil.rmtree(partial, ignore_errors=True)
-        env = dict(os.environ, PATH=f"{node_bin()}:{os.environ['PATH']}")
+        env = dict(os.environ, PATH=f"{bin_dir}:{os.environ['PATH']}")
         subprocess.run(["npm", "install", "--prefix", str(partial), "--cache", str(CACHE / "npm"), "--no-fund",
                         "--no-audit", "--loglevel=error", f"openclaw@{version}"], check=True, env=env)
         partial.rename(prefix)

@@ -14,9 +14,12 @@ def sh(*cmd, check=True, **kw):
 
 
 class PodmanHost:
-    def __init__(self, prefix="openclaw-it"):
+    def __init__(self, prefix="openclaw-it", primed=None):
+        """`primed="<openclaw version>"`: a host with Node.js and that openclaw already installed
+        (scripts/build-primed-image.sh), for tests that are not about the install itself."""
         self.name = f"{prefix}-{uuid.uuid4().hex[:8]}"
-        self.image = sh(str(ROOT / "scripts" / "build-host-image.sh")).stdout.strip().splitlines()[-1]
+        build = ["build-primed-image.sh", primed] if primed else ["build-host-image.sh"]
+        self.image = sh(str(ROOT / "scripts" / build[0]), *build[1:]).stdout.strip().splitlines()[-1]
 
     def __enter__(self):
         (ROOT / ".cache" / "npm").mkdir(parents=True, exist_ok=True)

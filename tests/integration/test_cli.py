@@ -39,7 +39,7 @@ def openclaw_ops(tmp, command, inventory, *extra, timeout=900):
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cli")
-    with PodmanHost(prefix="openclaw-cli") as h:  # removed (podman rm -f) on exit, pass or fail
+    with PodmanHost(prefix="openclaw-cli", primed="2026.9.6") as h:  # removed (podman rm -f) on exit, pass or fail
         # the gateway is ready in ~7 s on an idle machine; 2 shared cores under parallel test runs took > 120 s
         inv = h.inventory(tmp, openclaw_gateway_token=TOKEN, openclaw_gateway_service_scope="system",
                           openclaw_gateway_ready_timeout=300)

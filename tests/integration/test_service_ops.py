@@ -47,7 +47,7 @@ def diagnose(inventory, tmp_path, tag):
 
 @pytest.mark.parametrize("scope", ["system", "user"])
 def test_service_diagnose_doctor(tmp_path, scope):
-    with PodmanHost(prefix="openclaw-svc") as host:
+    with PodmanHost(prefix="openclaw-svc", primed="2026.9.6") as host:
         extra = {"openclaw_gateway_token": TOKEN, "openclaw_gateway_service_scope": scope}
         if scope == "user":
             host.run("useradd -m -s /bin/bash alice")

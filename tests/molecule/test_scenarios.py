@@ -29,7 +29,9 @@ def scenario_host(scenario):
     """Container name and group_vars of a scenario, read from its molecule.yml."""
     conf = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
     gvars = conf["provisioner"]["inventory"]["group_vars"]["openclaw"]
-    gvars = {k: v for k, v in gvars.items() if "${" not in str(v)}
+    # Molecule's own variable resolved as Molecule does, so deploy.yml finds the Node.js mirror here too
+    gvars = {k: str(v).replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)) if "${" in str(v) else v
+             for k, v in gvars.items()}
     return conf["platforms"][0]["name"], gvars
 
 
@@ -44,6 +46,8 @@ def check_fleet_health(scenario, env, logs):
     ok = run()
     assert ok.returncode == 0, ok.stdout[-4000:]
     assert f"| {name} | OK | 2026.9.6 | True | True |" in ok.stdout
+    if scenario in BAD_UNIT_VALUES:
+        check_bad_unit_value(name, inv, env, gvars, *BAD_UNIT_VALUES[scenario])
     if scenario == "default":
         check_checklists(name, inv, env)
         check_backup(name, inv, env, logs)
@@ -54,6 +58,32 @@ def check_fleet_health(scenario, env, logs):
     assert down.returncode != 0, down.stdout[-4000:]
     assert f"Unhealthy gateways: {name} (unit openclaw-gateway.service is inactive; /healthz connection refused)" \
         in " ".join(down.stdout.split()), down.stdout[-4000:]
+
+
+# A unit value systemd refuses, per scope: the validator (systemd-analyze on a temporary copy) stops it before the
+# live unit is replaced; preflight does not type these yet.
+BAD_UNIT_VALUES = {
+    "default": ("openclaw_gateway_memory_max=lots", "Invalid memory limit 'lots'"),
+    "user-scope": ("openclaw_gateway_cpu_quota=150", "CPU quota"),
+}
+
+
+def check_bad_unit_value(name, inv, env, gvars, bad, message):
+    """A bad unit value fails the deploy with systemd-analyze's own message, leaves the live unit byte-identical and
+    the gateway's PID unchanged; the same run with good values then converges with changed=0."""
+    user = gvars.get("openclaw_gateway_login_user") if gvars.get("openclaw_gateway_service_scope") == "user" else None
+    unit = f"/home/{user}/.config/systemd/user/openclaw-gateway.service" if user else \
+        "/etc/systemd/system/openclaw-gateway.service"
+    show = f"systemctl --user --machine={user}@ show" if user else "systemctl show"
+    state = f"sha256sum {unit}; {show} -p MainPID --value openclaw-gateway.service"
+    before = sh_in(name, env, state).stdout
+    deploy = ["ansible-playbook", "deploy.yml", "-i", str(inv)]
+    res = subprocess.run(deploy + ["-e", bad], cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode != 0 and message in res.stdout, res.stdout[-4000:]
+    assert sh_in(name, env, state).stdout == before, "the live unit or the gateway changed after a refused value"
+    res = subprocess.run(deploy, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0 and re.search(rf"{name}\s*:\s*ok=\d+\s+changed=0\s", res.stdout), res.stdout[-4000:]
+    assert sh_in(name, env, state).stdout == before
 
 
 def check_backup(name, inv, env, logs):

@@ -59,7 +59,9 @@ def fleet(env, logs):
         assert rc == 0, f"molecule test -s upgrade failed:\n{text[-6000:]}"
         assert re.search(r"idempotence\W+Executed: Successful", text), text[-3000:]
         conf = yaml.safe_load((ROOT / "molecule" / SCENARIO / "molecule.yml").read_text())
-        gvars = {k: v for k, v in conf["provisioner"]["inventory"]["group_vars"]["openclaw"].items() if "${" not in str(v)}
+        # Molecule's own variable resolved as Molecule does, so deploy.yml finds the Node.js mirror here too
+        gvars = {k: str(v).replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)) if "${" in str(v) else v
+                 for k, v in conf["provisioner"]["inventory"]["group_vars"]["openclaw"].items()}
         gvars.update(ansible_connection="containers.podman.podman", ansible_python_interpreter="/usr/bin/python3")
         yield gvars
     finally:
