@@ -5,7 +5,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 action=${1:-up}; n=${2:-1}
-image=$("$here/scripts/build-host-image.sh")
+# OPENCLAW_OPS_SANDBOX_IMAGE: another host image, e.g. a primed one (bench/fleet.sh)
+image=${OPENCLAW_OPS_SANDBOX_IMAGE:-$("$here/scripts/build-host-image.sh")}
 mkdir -p "$here/.cache/npm"
 for i in $(seq 1 "$n"); do
   name="openclaw-sandbox-$i"
