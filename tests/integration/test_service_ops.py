@@ -48,7 +48,8 @@ def diagnose(inventory, tmp_path, tag):
 @pytest.mark.parametrize("scope", ["system", "user"])
 def test_service_diagnose_doctor(tmp_path, scope):
     with PodmanHost(prefix="openclaw-svc", primed="2026.9.6") as host:
-        extra = {"openclaw_gateway_token": TOKEN, "openclaw_gateway_service_scope": scope}
+        extra = {"openclaw_gateway_token": TOKEN, "openclaw_gateway_service_scope": scope,
+                 "openclaw_gateway_cli_admin_group": ADMIN_GROUP}
         if scope == "user":
             host.run("useradd -m -s /bin/bash alice")
             extra["openclaw_gateway_login_user"] = "alice"
@@ -106,3 +107,33 @@ def test_service_diagnose_doctor(tmp_path, scope):
         assert len(archives) == 1, archives
         assert re.search(r"doctor rc=[01]", out) and "ready=True" in out, out[-3000:]
         assert service(inv, "status")["ready"]
+
+        check_host_command(host, scope)
+
+
+ADMIN_GROUP = "openclaw-admins"
+STATE = {"system": "/var/lib/openclaw/.openclaw", "user": "/home/alice/.openclaw"}
+# The handbook's host commands (服务管理/监控/故障排除), each expected to exit 0 on a healthy deployed gateway.
+HANDBOOK_COMMANDS = ["status", "health", "logs --limit 20 --plain", "doctor --json", "channels status",
+                     "sessions cleanup --dry-run", "config get gateway.port", "security audit"]
+
+
+def check_host_command(host, scope):
+    """`openclaw` is a command on the host: the handbook's commands exit 0 as root and as a member of the admin
+    group, `logs --follow` streams, and afterwards nothing in the state directory is owned by root."""
+    host.run(f"useradd -m -s /bin/bash -G {ADMIN_GROUP} bob")
+    for user, cmds in (("root", HANDBOOK_COMMANDS), ("bob", ["status", "health", "config get gateway.port"])):
+        for cmd in cmds:
+            res = host.run(f"su -s /bin/sh {user} -c 'cd / && openclaw {cmd}'", check=False)
+            assert res.returncode == 0, f"`openclaw {cmd}` as {user} ({scope}): rc={res.returncode}\n" \
+                f"{res.stdout[-1500:]}{res.stderr[-1500:]}"
+            if cmd == "config get gateway.port":
+                assert "18789" in res.stdout, res.stdout
+    follow = host.run("timeout 8 openclaw logs --follow --plain", check=False)
+    assert follow.returncode == 124 and follow.stdout.strip(), (follow.returncode, follow.stdout[-500:], follow.stderr[-500:])
+    # a user outside the group is refused by sudo, before anything runs
+    host.run("useradd -m -s /bin/bash eve")
+    denied = host.run("su -s /bin/sh eve -c 'openclaw status'", check=False)
+    assert denied.returncode != 0, denied.stdout
+    root_owned = host.run(f"find {STATE[scope]} -user root", check=False).stdout.strip()
+    assert root_owned == "", f"root-owned files in the state dir after the host commands:\n{root_owned}"
