@@ -39,6 +39,8 @@ def test_group(item):
     return item.path.stem
 
 
+# tryfirst: xdist's own hook turns the xdist_group mark into the scheduling group, so the mark must be set before it
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     for item in items:
         item.add_marker(pytest.mark.xdist_group(test_group(item)))

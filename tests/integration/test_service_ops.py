@@ -1,11 +1,14 @@
 """service.yml, diagnose.yml and doctor.yml against the real gateway deployed on ONE real podman systemd host
 per scope (system unit; login user's `systemctl --user` unit), one host at a time, removed at the end."""
 
+import json
 import re
+import subprocess
 import tarfile
+import time
 
 import pytest
-from podman_host import ROOT, PodmanHost, playbook, sh
+from podman_host import ENV, ROOT, PodmanHost, playbook, sh
 
 TOKEN = "svc-ops-test-token-0123456789abcdef0123456789"
 
@@ -109,6 +112,7 @@ def test_service_diagnose_doctor(tmp_path, scope):
         assert service(inv, "status")["ready"]
 
         check_host_command(host, scope)
+        check_reload_or_restart(host, inv, scope)
 
 
 ADMIN_GROUP = "openclaw-admins"
@@ -137,3 +141,32 @@ def check_host_command(host, scope):
     assert denied.returncode != 0, denied.stdout
     root_owned = host.run(f"find {STATE[scope]} -user root", check=False).stdout.strip()
     assert root_owned == "", f"root-owned files in the state dir after the host commands:\n{root_owned}"
+
+
+POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
+
+
+def check_reload_or_restart(host, inv, scope):
+    """deploy.yml lets the running gateway apply an openclaw.json change itself (same PID, 0 failed readiness probes
+    at 10 Hz for a logging level change) and restarts the process only for a listener change (gateway.port)."""
+    show = "systemctl --user --machine=alice@ show" if scope == "user" else "systemctl show"
+    main_pid = lambda: host.run(f"{show} -p MainPID --value openclaw-gateway.service").stdout.strip()  # noqa: E731
+    pid = main_pid()
+    host.run("rm -f /run/reload-poller.stop")
+    poller = subprocess.Popen(["podman", "exec", host.name, "python3", "-c", POLLER, "/run/reload-poller.stop"],
+                              env=ENV, stdout=subprocess.PIPE, text=True)
+    time.sleep(2)
+    dep = playbook(inv, "-e", "openclaw_gateway_log_level=debug")
+    time.sleep(2)
+    host.run("touch /run/reload-poller.stop")
+    stats = json.loads(poller.communicate(timeout=60)[0])
+    assert dep.returncode == 0, dep.stdout[-4000:]
+    assert stats["probes"] > 20 and stats["failed"] == 0, stats
+    assert main_pid() == pid, "a hot-reloadable change restarted the gateway"
+    state = STATE[scope]
+    assert '"level": "debug"' in host.run(f"cat {state}/openclaw.json").stdout
+    # a listener change needs the process restarted once; the deploy's own gate then finds it ready on the new port
+    dep = playbook(inv, "-e", "openclaw_gateway_log_level=debug", "-e", "openclaw_gateway_port=18790")
+    assert dep.returncode == 0, dep.stdout[-4000:]
+    assert main_pid() != pid
+    assert host.run("ss -ltnH 'sport = :18790'").stdout.strip(), "nothing listens on the new port"
