@@ -107,6 +107,27 @@ def check_backup(name, inv, env, logs):
     check_restore(name, inv, env, logs, archives[0])
     check_restore_drill(name, inv, env)
     check_backup_schedule(name, inv, env)
+    check_checklists_on_a_lived_host(name, inv, env)
+
+
+def check_checklists_on_a_lived_host(name, inv, env):
+    """The host now has history: backups of every set (ad hoc, scheduled, uploads), a restore and a failed restore
+    behind it, a restore drill record, a refused unit value. Every checklist item is PASS or WARN there; backup
+    integrity is PASS through this project's own verifier; the drill is PASS."""
+    reports = ROOT / "reports" / "checks"
+    for period in ("daily", "weekly", "monthly"):
+        before = set(reports.glob(f"{period}-*.json"))
+        res = subprocess.run(["ansible-playbook", f"check-{period}.yml", "-i", str(inv)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600)
+        new = sorted(set(reports.glob(f"{period}-*.json")) - before)
+        assert new, f"no {period} report written:\n{res.stdout[-4000:]}"
+        rows = json.loads(new[-1].read_text())["results"]
+        assert res.returncode == 0 and all(r["status"] in ("PASS", "WARN") for r in rows), (period, rows)
+        status = {r["item"]: r["status"] for r in rows}
+        if period == "weekly":
+            assert status["backup integrity"] == "PASS", rows
+        if period == "monthly":
+            assert status["restore drill"] == "PASS", rows
 
 
 def check_backup_schedule(name, inv, env):
