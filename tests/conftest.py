@@ -25,9 +25,9 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py"}
 GROUP_SECONDS = {
-    "test_upgrade": 900, "test_scenarios[default]": 700, "test_service_ops[user]": 300,
-    "test_service_ops[system]": 300, "test_scenarios[user-scope]": 300, "test_scenarios[hardened]": 300,
-    "test_cli": 300, "test_compose": 250, "test_preflight": 150,
+    "test_scenarios[default]": 1100, "test_upgrade": 860, "test_scenarios[hardened]": 530,
+    "test_service_ops[system]": 420, "test_scenarios[user-scope]": 400, "test_service_ops[user]": 330,
+    "test_compose": 210, "test_cli": 180, "test_preflight": 100,
 }
 
 

@@ -112,6 +112,8 @@ def test_service_diagnose_doctor(tmp_path, scope):
         assert service(inv, "status")["ready"]
 
         check_host_command(host, scope)
+        if scope == "system":
+            check_a_refused_unit_value_changes_nothing(host, inv)
         check_reload_or_restart(host, inv, scope)
 
 
@@ -170,3 +172,16 @@ def check_reload_or_restart(host, inv, scope):
     assert dep.returncode == 0, dep.stdout[-4000:]
     assert main_pid() != pid
     assert host.run("ss -ltnH 'sport = :18790'").stdout.strip(), "nothing listens on the new port"
+
+
+def check_a_refused_unit_value_changes_nothing(host, inv):
+    """`-e openclaw_gateway_memory_max=lots` fails with systemd-analyze's own message before the live unit is replaced:
+    the unit is byte-identical and the gateway keeps its PID; the same run with good values converges (changed=0)."""
+    state = "sha256sum /etc/systemd/system/openclaw-gateway.service; systemctl show -p MainPID --value openclaw-gateway"
+    before = host.run(state).stdout
+    bad = playbook(inv, "-e", "openclaw_gateway_memory_max=lots")
+    assert bad.returncode != 0 and "Invalid memory limit 'lots'" in bad.stdout, bad.stdout[-4000:]
+    assert host.run(state).stdout == before, "the live unit or the gateway changed after a refused value"
+    good = playbook(inv)
+    assert good.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", good.stdout), good.stdout[-4000:]
+    assert host.run(state).stdout == before
