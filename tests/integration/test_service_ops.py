@@ -115,6 +115,8 @@ def test_service_diagnose_doctor(tmp_path, scope):
         if scope == "system":
             check_a_refused_unit_value_changes_nothing(host, inv)
         check_reload_or_restart(host, inv, scope)
+        if scope == "system":
+            check_environment(host, inv)
 
 
 ADMIN_GROUP = "openclaw-admins"
@@ -185,3 +187,32 @@ def check_a_refused_unit_value_changes_nothing(host, inv):
     good = playbook(inv)
     assert good.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", good.stdout), good.stdout[-4000:]
     assert host.run(state).stdout == before
+
+
+def check_environment(host, inv):
+    """openclaw_gateway_environment(_secrets) reach the gateway's process environment through a 0600 EnvironmentFile:
+    never the unit, `systemctl show` or the play's output; a bad name is refused in preflight with the gateway
+    untouched. (Runs after check_reload_or_restart: port 18790 and log level debug are the host's values now.)"""
+    keep = ["-e", "openclaw_gateway_log_level=debug", "-e", "openclaw_gateway_port=18790"]
+    show = "systemctl show -p MainPID --value openclaw-gateway"
+    pid = host.run(show).stdout.strip()
+    bad = playbook(inv, *keep, "-e", json.dumps({"openclaw_gateway_environment": {"BAD-NAME": "x"}}))
+    assert bad.returncode != 0 and "Invalid environment variable name(s) BAD-NAME" in bad.stdout, bad.stdout[-3000:]
+    assert host.run(show).stdout.strip() == pid
+    secret = "sk-fake-provider-key-0123456789abcdef"
+    env = {"openclaw_gateway_environment": {"NO_PROXY": "localhost,127.0.0.1", "TZ": "UTC"},
+           "openclaw_gateway_environment_secrets": {"FAKE_PROVIDER_API_KEY": secret}}
+    dep = playbook(inv, *keep, "-e", json.dumps(env), "-v")
+    assert dep.returncode == 0, dep.stdout[-4000:]
+    assert secret not in dep.stdout + dep.stderr, "an environment secret reached the play's output"
+    new_pid = host.run(show).stdout.strip()
+    assert new_pid != pid, "an environment change needs a restart"
+    environ = host.run(f"tr '\\0' '\\n' < /proc/{new_pid}/environ").stdout.splitlines()
+    assert {"NO_PROXY=localhost,127.0.0.1", "TZ=UTC", f"FAKE_PROVIDER_API_KEY={secret}"} <= set(environ), environ
+    assert host.run("stat -c %U:%a /etc/openclaw/gateway.env").stdout.strip() == "openclaw:600"
+    for where in ("cat /etc/systemd/system/openclaw-gateway.service", "systemctl show openclaw-gateway",
+                  "cat /var/lib/openclaw/.openclaw/openclaw.json"):
+        assert secret not in host.run(where).stdout, where
+    again = playbook(inv, *keep, "-e", json.dumps(env))
+    assert again.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", again.stdout), \
+        again.stdout[-3000:]
