@@ -148,6 +148,36 @@ def systemd_verify_cmd(unit_name, user=False):
     return f"/bin/sh -c '{script}' verify %s {unit_name}"
 
 
+SECRETS_PROVIDER = "openclawops"
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def openclaw_secret_ref(name):
+    """The SecretRef of an entry of openclaw_gateway_secrets, for any credential field of openclaw.json that accepts
+    one: {"source": "file", "provider": "openclawops", "id": "/<name>"} (the role's JSON file provider)."""
+    if not isinstance(name, str) or not _SECRET_NAME.match(name) or ".." in name:
+        raise AnsibleFilterError(f"openclaw_secret_ref: {name!r} ({type(name).__name__}) is not a secret name "
+                                 "(letters, digits, '_', '.', '-'; no '/', '..' or spaces)")
+    return {"source": "file", "provider": SECRETS_PROVIDER, "id": f"/{name}"}
+
+
+def openclaw_secret_refs(config):
+    """Names of openclaw_gateway_secrets entries that a config references (SecretRefs to the role's provider)."""
+    found = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("source") == "file" and node.get("provider") == SECRETS_PROVIDER and isinstance(node.get("id"), str):
+                found.append(node["id"][1:] if node["id"].startswith("/") else node["id"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+    walk(config)
+    return sorted(set(found))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -158,4 +188,6 @@ class FilterModule:
             "openclaw_prune_pair": openclaw_prune_pair,
             "to_plist": to_plist,
             "systemd_verify_cmd": systemd_verify_cmd,
+            "openclaw_secret_ref": openclaw_secret_ref,
+            "openclaw_secret_refs": openclaw_secret_refs,
         }

@@ -117,6 +117,7 @@ def test_service_diagnose_doctor(tmp_path, scope):
         check_reload_or_restart(host, inv, scope)
         if scope == "system":
             check_environment(host, inv)
+            check_credentials(host, inv)
 
 
 ADMIN_GROUP = "openclaw-admins"
@@ -216,3 +217,41 @@ def check_environment(host, inv):
     again = playbook(inv, *keep, "-e", json.dumps(env))
     assert again.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", again.stdout), \
         again.stdout[-3000:]
+
+
+def check_credentials(host, inv):
+    """openclaw_gateway_secrets become file SecretRefs: a model-provider key and a Telegram bot token (fake, the channel
+    disabled so no network call is made) pass the real `config validate`, and the gateway's own `secrets audit` finds
+    every ref resolved and no plaintext; no value in openclaw.json, the unit, the process environment or the output.
+    A reference to an undefined name stops in preflight; removing the map removes the file and the provider."""
+    keep = ["-e", "openclaw_gateway_log_level=debug", "-e", "openclaw_gateway_port=18790"]
+    key, bot = "sk-ant-fake-0123456789abcdef", "123456:fake-telegram-bot-token-abcdef"
+    extra = {"models": {"providers": {"anthropic": {"apiKey": "{{ 'anthropic_api_key' | openclaw_secret_ref }}"}}},
+             "channels": {"telegram": {"enabled": False, "botToken": "{{ 'telegram_bot_token' | openclaw_secret_ref }}"}}}
+    good = {"openclaw_gateway_secrets": {"anthropic_api_key": key, "telegram_bot_token": bot},
+            "openclaw_gateway_extra_config": extra}
+    pid = host.run("systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
+    missing = dict(good, openclaw_gateway_secrets={"anthropic_api_key": key})
+    bad = playbook(inv, *keep, "-e", json.dumps(missing))
+    flat = " ".join(bad.stdout.split())
+    assert bad.returncode != 0 and "references telegram_bot_token (openclaw_secret_ref) but openclaw_gateway_secrets" \
+        in flat, bad.stdout[-3000:]
+    assert key not in bad.stdout and host.run("test -e /etc/openclaw/secrets.json", check=False).returncode != 0
+    assert host.run("systemctl show -p MainPID --value openclaw-gateway").stdout.strip() == pid
+    dep = playbook(inv, *keep, "-e", json.dumps(good), "-v")
+    assert dep.returncode == 0, dep.stdout[-4000:]
+    assert key not in dep.stdout + dep.stderr and bot not in dep.stdout + dep.stderr
+    audit = json.loads(host.run("openclaw secrets audit --json").stdout)
+    assert audit["status"] == "clean" and audit["resolution"]["refsChecked"] >= 3, audit
+    assert audit["summary"]["plaintextCount"] == 0 and audit["summary"]["unresolvedRefCount"] == 0, audit
+    assert host.run("stat -c %U:%a /etc/openclaw/secrets.json").stdout.strip() == "openclaw:600"
+    new_pid = host.run("systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
+    for where in ("cat /var/lib/openclaw/.openclaw/openclaw.json", "cat /etc/systemd/system/openclaw-gateway.service",
+                  f"tr '\\0' '\\n' < /proc/{new_pid}/environ"):
+        out = host.run(where).stdout
+        assert key not in out and bot not in out, where
+    # removing the credentials removes their file and the provider
+    dep = playbook(inv, *keep)
+    assert dep.returncode == 0, dep.stdout[-4000:]
+    assert host.run("test -e /etc/openclaw/secrets.json", check=False).returncode != 0
+    assert "openclawops" not in host.run("cat /var/lib/openclaw/.openclaw/openclaw.json").stdout

@@ -37,3 +37,16 @@ def test_a_bad_unit_name_is_refused():
     for bad in ("../x.service", "a b.service", "gateway", 3):
         with pytest.raises(AnsibleFilterError):
             systemd_verify_cmd(bad)
+
+
+def test_secret_ref_and_refs_round_trip():
+    from openclaw_filters import openclaw_secret_ref, openclaw_secret_refs
+    ref = openclaw_secret_ref("anthropic_api_key")
+    assert ref == {"source": "file", "provider": "openclawops", "id": "/anthropic_api_key"}
+    cfg = {"models": {"providers": {"anthropic": {"apiKey": ref}}},
+           "channels": {"telegram": {"accounts": [{"botToken": openclaw_secret_ref("tg.bot-1")}]}},
+           "gateway": {"auth": {"token": {"source": "file", "provider": "gatewaytoken", "id": "value"}}}}
+    assert openclaw_secret_refs(cfg) == ["anthropic_api_key", "tg.bot-1"]
+    for bad in ("a/b", "..", "a b", "", "x" * 65, None):
+        with pytest.raises(AnsibleFilterError):
+            openclaw_secret_ref(bad)
