@@ -66,9 +66,10 @@ molecule: setup
 # Lint first (fast), then every pytest suite in one run so CI reads one closing line. The suites run on
 # TEST_WORKERS pytest-xdist workers: most of a real-host test is waiting on systemd, podman and gateway
 # start-ups, so three streams share the two cores well; tests that share a host stay on one worker
-# (tests/conftest.py). --durations prints the slowest tests for the README's testing section.
+# (tests/conftest.py), and --no-loadscope-reorder keeps conftest's longest-first order (xdist would otherwise
+# start the groups with the most tests, i.e. the fast unit tests). --durations prints the slowest tests.
 test: setup lint
-	pytest -v -n $(TEST_WORKERS) --dist loadgroup --durations=30 tests/unit tests/integration tests/molecule
+	pytest -v -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 tests/unit tests/integration tests/molecule
 
 bench: setup
 	bench/deploy.sh
