@@ -208,7 +208,7 @@ def check_environment(host, inv):
     assert secret not in dep.stdout + dep.stderr, "an environment secret reached the play's output"
     new_pid = host.run(show).stdout.strip()
     assert new_pid != pid, "an environment change needs a restart"
-    environ = host.run(f"tr '\\0' '\\n' < /proc/{new_pid}/environ").stdout.splitlines()
+    environ = host.run(f"runuser -u openclaw -- cat /proc/{new_pid}/environ | tr '\\0' '\\n'").stdout.splitlines()
     assert {"NO_PROXY=localhost,127.0.0.1", "TZ=UTC", f"FAKE_PROVIDER_API_KEY={secret}"} <= set(environ), environ
     assert host.run("stat -c %U:%a /etc/openclaw/gateway.env").stdout.strip() == "openclaw:600"
     for where in ("cat /etc/systemd/system/openclaw-gateway.service", "systemctl show openclaw-gateway",
@@ -247,7 +247,7 @@ def check_credentials(host, inv):
     assert host.run("stat -c %U:%a /etc/openclaw/secrets.json").stdout.strip() == "openclaw:600"
     new_pid = host.run("systemctl show -p MainPID --value openclaw-gateway").stdout.strip()
     for where in ("cat /var/lib/openclaw/.openclaw/openclaw.json", "cat /etc/systemd/system/openclaw-gateway.service",
-                  f"tr '\\0' '\\n' < /proc/{new_pid}/environ"):
+                  f"runuser -u openclaw -- cat /proc/{new_pid}/environ | tr '\\0' '\\n'"):
         out = host.run(where).stdout
         assert key not in out and bot not in out, where
     # removing the credentials removes their file and the provider
