@@ -222,18 +222,24 @@ def extract_payload(archive, dest, prefix="payload/"):
 
 
 def clear_stale_owner_lease(state_root):
-    """Drop the gateway-owner lease that the archived state carries. It names the process that was running when the
-    backup was taken (pid, host, expiry ~5 min ahead): stale by definition in a restored copy, and a gateway started on
-    the copy refuses while it looks alive ("Another Gateway owner lease is still active for this state directory")."""
+    """Drop the gateway-owner lease (and the agent-database leases) that the archived state carries. It names the
+    process that was running when the backup was taken (pid, host, expiry ~5 min ahead): stale by definition in a
+    restored copy, and a gateway started on the copy refuses while it looks alive ("Another Gateway owner lease is
+    still active for this state directory")."""
     db = os.path.join(state_root, "state", "openclaw.sqlite")
     if not os.path.isfile(db):
         return 0
     con = connect(db)
+    n = 0
     try:
-        try:
-            n = con.execute("DELETE FROM state_leases WHERE scope = 'gateway-owner'").rowcount
-        except sqlite3.OperationalError:  # older or newer schema without the table
-            return 0
+        # The agent-database leases too: each names the process that had an agent database open (the live gateway
+        # opens it for a health or session query), and a copy started beside that still-running process refuses
+        # ("Agent main database is still open in process N"; found by the upgrade rehearsal under the parallel CI).
+        for statement in ("DELETE FROM state_leases WHERE scope = 'gateway-owner'", "DELETE FROM agent_database_leases"):
+            try:
+                n += con.execute(statement).rowcount
+            except sqlite3.OperationalError:  # older or newer schema without the table
+                continue
         con.commit()
         return n
     finally:
