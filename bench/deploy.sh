@@ -11,12 +11,7 @@ now() { date +%s.%N; }
 for n in 1 4; do
   scripts/sandbox.sh down 4 >/dev/null
   scripts/sandbox.sh up "$n" >/dev/null
-  inv="$here/.cache/bench/inv-$n"; rm -rf "$inv"; mkdir -p "$inv"
-  cp -r inventories/sandbox/group_vars "$inv/"
-  sed -i "s|{{ inventory_dir }}/../..|$here|" "$inv/group_vars/openclaw/main.yml"
-  { echo "openclaw:"; echo "  hosts:"; for i in $(seq 1 "$n"); do echo "    openclaw-sandbox-$i:"; done
-    echo "  vars:"; echo "    ansible_connection: containers.podman.podman"
-    echo "    ansible_python_interpreter: /usr/bin/python3"; } > "$inv/hosts.yml"
+  inv="$here/.cache/bench/inv-$n"; scripts/sandbox.sh inventory "$n" "$inv"
   t0=$(now); ansible-playbook deploy.yml -i "$inv" > "$out/deploy-$n-first.log" 2>&1; t1=$(now)
   ansible-playbook deploy.yml -i "$inv" > "$out/deploy-$n-rerun.log" 2>&1; t2=$(now)
   grep -q 'changed=0 ' "$out/deploy-$n-rerun.log" || { echo "re-run on $n hosts was not idempotent" >&2; exit 1; }

@@ -19,12 +19,7 @@ timed() { local log=$1; shift; local t0; t0=$(now); "$@" > "$log" 2>&1 || { echo
 for n in "${sizes[@]}"; do
   scripts/sandbox.sh down "$max" >/dev/null
   scripts/sandbox.sh up "$n" >/dev/null
-  inv="$here/.cache/bench/fleet-$n"; rm -rf "$inv"; mkdir -p "$inv"
-  cp -r inventories/sandbox/group_vars "$inv/"
-  sed -i "s|{{ inventory_dir }}/../..|$here|" "$inv/group_vars/openclaw/main.yml"
-  { echo "openclaw:"; echo "  hosts:"; for i in $(seq 1 "$n"); do echo "    openclaw-sandbox-$i:"; done
-    echo "  vars:"; echo "    ansible_connection: containers.podman.podman"
-    echo "    ansible_python_interpreter: /usr/bin/python3"; } > "$inv/hosts.yml"
+  inv="$here/.cache/bench/fleet-$n"; scripts/sandbox.sh inventory "$n" "$inv"
   export ANSIBLE_FORKS=$n
   first[$n]=$(timed "$out/fleet-$n-first.log" ansible-playbook deploy.yml -i "$inv")
   noop[$n]=$(timed "$out/fleet-$n-noop.log" ansible-playbook deploy.yml -i "$inv")

@@ -5,6 +5,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 action=${1:-up}; n=${2:-1}
+# inventory N DIR: an inventory for hosts 1..N in DIR (the sandbox group_vars with this checkout's paths), for benches
+if [ "$action" = inventory ]; then
+  inv=${3:?inventory directory}; rm -rf "$inv"; mkdir -p "$inv"
+  cp -r "$here/inventories/sandbox/group_vars" "$inv/"
+  sed -i "s|{{ inventory_dir }}/../..|$here|" "$inv/group_vars/openclaw/main.yml"
+  { echo "openclaw:"; echo "  hosts:"; for i in $(seq 1 "$n"); do echo "    openclaw-sandbox-$i:"; done
+    echo "  vars:"; echo "    ansible_connection: containers.podman.podman"
+    echo "    ansible_python_interpreter: /usr/bin/python3"; } > "$inv/hosts.yml"
+  exit 0
+fi
 # OPENCLAW_OPS_SANDBOX_IMAGE: another host image, e.g. a primed one (bench/fleet.sh)
 image=${OPENCLAW_OPS_SANDBOX_IMAGE:-$("$here/scripts/build-host-image.sh")}
 mkdir -p "$here/.cache/npm"
