@@ -242,8 +242,8 @@ def deep_health_fast(module, cli, env, run_as=None, timeout_ms=10000, port=None,
         try:
             with open(token_file) as fh:
                 token = fh.read().strip()
-        except OSError as exc:
-            token, rpc_error = None, f"cannot read the token file {token_file}: {exc.strerror}"
+        except OSError:
+            token = None  # unreadable here: the CLI below reads it through the config's SecretRef
         if token:
             payload, rpc_error, route_missing = rpc_health(module, host, port, token, timeout_ms / 1000.0)
             if payload is not None:
