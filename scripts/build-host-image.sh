@@ -7,7 +7,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 "$here/scripts/podman-conf.sh" >&2
-PKGS="systemd,systemd-sysv,libpam-systemd,dbus,dbus-user-session,python3,python3-apt,sudo,ca-certificates,logrotate,iproute2,procps,xz-utils"
+PKGS="systemd,systemd-sysv,libpam-systemd,dbus,dbus-user-session,python3,python3-apt,sudo,ca-certificates,logrotate,iproute2,procps,xz-utils,openssh-server"
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 cas=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum | cut -c1-8)
@@ -23,6 +23,18 @@ if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
   cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
   chroot "$rootfs" update-ca-certificates >&2
 fi
+# The production path (tests/integration/test_production_path.py): an ordinary `deploy` account that
+# reaches root through sudo (passwordless here; the test switches one host to a sudo password), sshd
+# with keys only. Host keys are made at each boot, so no two hosts share one.
+chroot "$rootfs" useradd --create-home --shell /bin/bash --uid 1500 deploy
+echo 'deploy ALL=(ALL:ALL) NOPASSWD: ALL' > "$rootfs/etc/sudoers.d/deploy"; chmod 0440 "$rootfs/etc/sudoers.d/deploy"
+printf 'PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin no\n' \
+  > "$rootfs/etc/ssh/sshd_config.d/openclaw-ops-test.conf"
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+# (the unit's own `sshd -t` would fail before the keys exist: reset the list, keys first)
+printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' > "$rootfs/etc/systemd/system/ssh.service.d/host-keys.conf"
+chroot "$rootfs" systemctl enable ssh.service >&2
 # drop package lists and their binary caches together, so apt modules know to update
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
 # apt's cache_valid_time reads the lists directory's mtime: make the emptied lists look stale

@@ -5,6 +5,7 @@
 set -euo pipefail
 PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
       xz-utils curl ca-certificates bc
+      openssh-client  # the production-path tests reach their hosts over SSH
       age         # decrypts backups made with openclaw_backup encrypt_recipients (the identity stays here)
       catatonit   # podman's init for compose `init: true` (the compose Molecule scenario)
       prometheus)  # promtool checks the alert rules

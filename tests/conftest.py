@@ -23,7 +23,7 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # scenarios and the two service-ops scopes each have their own hosts and are groups of their own. The longest groups
 # are handed out first (seconds measured on a clean-clone run, README "Test hosts and tests"), so the long poles start
 # at once and the short ones fill in around them.
-PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py"}
+PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
     "test_scenarios[default]": 1000, "test_upgrade": 850, "test_service_ops[system]": 600,
     "test_service_ops[user]": 500, "test_scenarios[user-scope]": 450, "test_scenarios[hardened]": 450,
