@@ -35,6 +35,10 @@ mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
 # (the unit's own `sshd -t` would fail before the keys exist: reset the list, keys first)
 printf '[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n' > "$rootfs/etc/systemd/system/ssh.service.d/host-keys.conf"
 chroot "$rootfs" systemctl enable ssh.service >&2
+# deploy's user manager lingers: in a podman host a stopping user manager hangs in final-sigkill until its stop
+# timeout (the container's cgroup never reports empty), and an SSH login in that window waits for it (measured:
+# a login 70 s after the last one, once ControlPersist had closed, hung past Ansible's 30 s timeout)
+mkdir -p "$rootfs/var/lib/systemd/linger"; touch "$rootfs/var/lib/systemd/linger/deploy"
 # drop package lists and their binary caches together, so apt modules know to update
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin "$rootfs"/var/lib/apt/lists/*
 # apt's cache_valid_time reads the lists directory's mtime: make the emptied lists look stale
