@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the local Debian 12 systemd test-host image (no registry is reachable,
+# Builds the local systemd test-host image: Debian 12, or Debian 13 with OPENCLAW_OPS_HOST_SUITE=trixie (no registry is reachable,
 # so the image is made with debootstrap and imported). Cached: the image tag is a
 # hash of this recipe, so it is rebuilt only when the recipe or the machine's
 # extra CA certificates change. Prints the image name on stdout.
@@ -8,16 +8,20 @@ here=$(cd "$(dirname "$0")/.." && pwd)
 export CONTAINERS_CONF="${CONTAINERS_CONF:-$here/.cache/containers.conf}"
 "$here/scripts/podman-conf.sh" >&2
 PKGS="systemd,systemd-sysv,libpam-systemd,dbus,dbus-user-session,python3,python3-apt,sudo,ca-certificates,logrotate,iproute2,procps,xz-utils,openssh-server"
+suite=${OPENCLAW_OPS_HOST_SUITE:-bookworm}
+case "$suite" in bookworm) repo=localhost/openclaw-ops-host;; trixie) repo=localhost/openclaw-ops-host-trixie;;
+  *) echo "OPENCLAW_OPS_HOST_SUITE must be bookworm or trixie" >&2; exit 2;; esac
 mirror=$(awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
 mirror=${mirror:-http://deb.debian.org/debian}
 cas=$(cat /usr/local/share/ca-certificates/*.crt 2>/dev/null | sha256sum | cut -c1-8)
-tag=$( { sed -n '/^PKGS=/p;/^# recipe/,$p' "$0"; echo "$cas"; } | sha256sum | cut -c1-12)
-image="localhost/openclaw-ops-host:${tag}"
+tag=$( { sed -n '/^PKGS=/p;/^# recipe/,$p' "$0"; echo "$cas"; [ "$suite" = bookworm ] || echo "$suite"; } \
+      | sha256sum | cut -c1-12)
+image="$repo:${tag}"
 if podman image exists "$image"; then echo "$image"; exit 0; fi
 echo "building $image from $mirror" >&2
 # recipe
 rootfs=$(mktemp -d /var/tmp/openclaw-host.XXXXXX); trap 'rm -rf "$rootfs"' EXIT
-debootstrap --variant=minbase --include="$PKGS" bookworm "$rootfs" "$mirror" >&2
+debootstrap --variant=minbase --include="$PKGS" "$suite" "$rootfs" "$mirror" >&2
 : > "$rootfs/etc/machine-id"; rm -f "$rootfs/var/lib/dbus/machine-id"
 if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
   cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
@@ -46,5 +50,5 @@ touch -d @0 "$rootfs/var/lib/apt/lists"
 tar -C "$rootfs" --numeric-owner -c . | podman import \
   --change 'CMD ["/sbin/init"]' --change 'ENV container=podman' \
   --change 'STOPSIGNAL SIGRTMIN+3' - "$image" >&2
-podman tag "$image" localhost/openclaw-ops-host:latest
+podman tag "$image" "$repo:latest"
 echo "$image"

@@ -7,7 +7,7 @@ ControlPersist), on ONE real podman systemd host per sudo variant:
   (never on the command line), and the password must not appear in any output.
 
 The host starts with openclaw 2026.9.5 pre-installed (a primed image); the run deploys it, then takes it through
-health, backup with fetch, restore, service restart, token rotation, doctor (become the unprivileged service
+health, backup with fetch, restore, service restart, token rotation, channels, doctor (become the unprivileged service
 account), diagnose (bundle fetched to the controller) and a real upgrade to 2026.9.6 (npm install over SSH), and
 ends with a deploy that changes nothing."""
 
@@ -98,6 +98,13 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
         assert new_token and new_token != TOKEN
         assert host.run("cat /etc/openclaw/gateway.token").stdout.strip() == new_token
         assert gateway("MainPID") == pid
+
+        # channels through the host's openclaw command (as the service account); login needs a terminal and says how
+        out = play("channels.yml")
+        assert '"chat"' in out or "chat:" in out, out[-3000:]
+        out = play("channels.yml", "-e", "action=login", "-e", "channel=whatsapp", ok=False)
+        assert "ssh -t 127.0.0.1 sudo /usr/local/bin/openclaw channels login --channel whatsapp" in " ".join(out.split()), \
+            out[-3000:]
 
         # doctor becomes the unprivileged service account; diagnose fetches its bundle
         play("doctor.yml")

@@ -114,6 +114,8 @@ def test_service_diagnose_doctor(tmp_path, scope):
         check_host_command(host, scope)
         if scope == "system":
             check_a_refused_unit_value_changes_nothing(host, inv)
+        if scope == "user":
+            check_bad_inputs_change_nothing(host, inv)
         check_reload_or_restart(host, inv, scope)
         if scope == "system":
             check_environment(host, inv)
@@ -178,13 +180,54 @@ def check_reload_or_restart(host, inv, scope):
 
 
 def check_a_refused_unit_value_changes_nothing(host, inv):
-    """`-e openclaw_gateway_memory_max=lots` fails with systemd-analyze's own message before the live unit is replaced:
+    """A memory limit of the right shape that systemd refuses (out of range: preflight cannot know, the validator
+    does) fails with systemd-analyze's own message before the live unit is replaced:
     the unit is byte-identical and the gateway keeps its PID; the same run with good values converges (changed=0)."""
     state = "sha256sum /etc/systemd/system/openclaw-gateway.service; systemctl show -p MainPID --value openclaw-gateway"
     before = host.run(state).stdout
-    bad = playbook(inv, "-e", "openclaw_gateway_memory_max=lots")
-    assert bad.returncode != 0 and "Invalid memory limit 'lots'" in bad.stdout, bad.stdout[-4000:]
+    bad = playbook(inv, "-e", "openclaw_gateway_memory_max=99999999999999999999T")
+    assert bad.returncode != 0 and "Invalid memory limit '99999999999999999999T'" in bad.stdout, bad.stdout[-4000:]
     assert host.run(state).stdout == before, "the live unit or the gateway changed after a refused value"
+    good = playbook(inv)
+    assert good.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", good.stdout), good.stdout[-4000:]
+    assert host.run(state).stdout == before
+
+
+# Bad values across the roles (issue 13): each fails with a sentence naming the variable (preflight, the role's
+# argument spec, or the real validator of the rendered file on a temporary copy), before any live file changes.
+BAD_INPUTS = [
+    ("deploy.yml", {"openclaw_gateway_memory_max": "lots"}, "openclaw_gateway_memory_max must be a systemd size"),
+    ("deploy.yml", {"openclaw_gateway_memory_high": "-1"}, "openclaw_gateway_memory_high must be a systemd size"),
+    ("deploy.yml", {"openclaw_gateway_cpu_quota": "150"}, "openclaw_gateway_cpu_quota must be a percentage"),
+    ("deploy.yml", {"openclaw_gateway_timeout_stop_sec": -5}, "openclaw_gateway_timeout_stop_sec must be a whole number"),
+    ("deploy.yml", {"openclaw_gateway_restart_sec": "soon"}, "openclaw_gateway_restart_sec"),
+    ("deploy.yml", {"openclaw_gateway_logrotate_maxsize": "10 MB"},
+     "openclaw_gateway_logrotate_maxsize must be a logrotate size"),
+    ("deploy.yml", {"openclaw_gateway_logrotate_frequency": "hourly"}, "openclaw_gateway_logrotate_frequency"),
+    ("deploy.yml", {"openclaw_gateway_log_level": "loud"}, "openclaw_gateway_log_level"),
+    ("deploy.yml", {"openclaw_gateway_port": 0}, "openclaw_gateway_port"),
+    ("deploy.yml", {"openclaw_gateway_secrets": {"../escape": "x"}}, "openclaw_gateway_secrets"),
+    ("deploy.yml", {"openclaw_gateway_environment": {"1BAD": "x"}}, "openclaw_gateway_environment"),
+    ("deploy.yml", {"openclaw_gateway_extra_config": {"gateway": {"noSuchSetting": True}}}, "noSuchSetting"),
+    ("backup-schedule.yml", {"openclaw_backup_schedule_on_calendar": "*-*-* 25:99:00"},
+     "openclaw_backup_schedule_on_calendar \"*-*-* 25:99:00\" is not a systemd calendar expression: Failed to parse"),
+]
+
+
+def check_bad_inputs_change_nothing(host, inv):
+    """Every bad value in BAD_INPUTS fails with its message on this deployed host; the live files (units, timers,
+    openclaw.json, logrotate, token, secrets, environment, host command, sudo rule) are byte-identical and the gateway
+    keeps its PID after each; one run with the good values afterwards changes nothing."""
+    files = ("find /etc/systemd/system /etc/logrotate.d /etc/openclaw /etc/sudoers.d /home/alice/.config/systemd "
+             "/home/alice/.config/openclaw /usr/local/bin/openclaw /home/alice/.openclaw/openclaw.json "
+             "-type f 2>/dev/null | sort | xargs sha256sum")
+    state = f"{files}; systemctl --user --machine=alice@ show -p MainPID --value openclaw-gateway.service"
+    before = host.run(state).stdout
+    assert "openclaw.json" in before and "openclaw-gateway.service" in before, before
+    for name, extra, message in BAD_INPUTS:
+        rc, out = run_playbook(inv, name, "-e", json.dumps(extra))
+        assert rc != 0 and message in " ".join(out.split()), (extra, out[-3000:])
+        assert host.run(state).stdout == before, f"{extra} changed a live file or the gateway"
     good = playbook(inv)
     assert good.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", good.stdout), good.stdout[-4000:]
     assert host.run(state).stdout == before

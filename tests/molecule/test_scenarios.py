@@ -60,11 +60,12 @@ def check_fleet_health(scenario, env, logs):
         in " ".join(down.stdout.split()), down.stdout[-4000:]
 
 
-# A unit value systemd refuses: the validator (systemd-analyze on a temporary copy) stops it before the live unit
-# is replaced; preflight does not type these yet. The system unit's case runs in tests/integration/test_service_ops.py
+# A unit value of the right shape that systemd refuses (preflight types the values; only systemd knows its ranges):
+# the validator (systemd-analyze on a temporary copy) stops it before the live unit is replaced. The system unit's
+# case runs in tests/integration/test_service_ops.py
 # (a shorter pole for the parallel CI than Molecule default).
 BAD_UNIT_VALUES = {
-    "user-scope": ("openclaw_gateway_cpu_quota=150", "CPU quota"),
+    "user-scope": ("openclaw_gateway_cpu_quota=1500000000000000000000%", "Invalid CPU quota"),
 }
 
 
