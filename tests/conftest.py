@@ -25,9 +25,10 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
-    "test_scenarios[default]": 1000, "test_upgrade": 850, "test_service_ops[system]": 600,
-    "test_service_ops[user]": 500, "test_scenarios[user-scope]": 450, "test_scenarios[hardened]": 450,
-    "test_compose": 200, "test_cli": 150, "test_preflight": 100, "test_backup": 90, "unit": 60,
+    "test_scenarios[default]": 1000, "test_upgrade": 850, "test_service_ops[system]": 520,
+    "test_scenarios[user-scope]": 450, "test_scenarios[hardened]": 450, "test_service_ops[user]": 350,
+    "test_compose": 200, "test_production_path[password]": 200, "test_cli": 150,
+    "test_production_path[nopasswd]": 150, "test_preflight": 100, "test_backup": 90, "unit": 60,
 }
 
 
