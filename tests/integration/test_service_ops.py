@@ -193,7 +193,7 @@ def check_a_refused_unit_value_changes_nothing(host, inv):
     assert host.run(state).stdout == before
 
 
-# Bad values across the roles (issue 13): each fails with a sentence naming the variable (preflight, the role's
+# Bad values across three roles (issue 13): each fails with a sentence naming the variable (preflight, the role's
 # argument spec, or the real validator of the rendered file on a temporary copy), before any live file changes.
 BAD_INPUTS = [
     ("deploy.yml", {"openclaw_gateway_memory_max": "lots"}, "openclaw_gateway_memory_max must be a systemd size"),
@@ -209,6 +209,10 @@ BAD_INPUTS = [
     ("deploy.yml", {"openclaw_gateway_secrets": {"../escape": "x"}}, "openclaw_gateway_secrets"),
     ("deploy.yml", {"openclaw_gateway_environment": {"1BAD": "x"}}, "openclaw_gateway_environment"),
     ("deploy.yml", {"openclaw_gateway_extra_config": {"gateway": {"noSuchSetting": True}}}, "noSuchSetting"),
+    ("harden.yml", {"openclaw_hardening_firewall_enabled": True, "openclaw_hardening_firewall_allowed_tcp_ports": [443, 0]},
+     "openclaw_hardening_firewall_allowed_tcp_ports and _udp_ports must be ports 1-65535 (got 0)"),
+    ("harden.yml", {"openclaw_hardening_proxy_enabled": True, "openclaw_hardening_proxy_server_name": "gw1 example.org"},
+     'openclaw_hardening_proxy_server_name must be one host name such as gw1.example.org, without spaces'),
     ("backup-schedule.yml", {"openclaw_backup_schedule_on_calendar": "*-*-* 25:99:00"},
      "openclaw_backup_schedule_on_calendar \"*-*-* 25:99:00\" is not a systemd calendar expression: Failed to parse"),
 ]
