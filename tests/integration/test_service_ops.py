@@ -119,7 +119,7 @@ def test_service_diagnose_doctor(tmp_path, scope):
         check_reload_or_restart(host, inv, scope)
         if scope == "system":
             check_environment(host, inv)
-            check_credentials(host, inv)
+            check_credentials(host, inv, tmp_path)
 
 
 ADMIN_GROUP = "openclaw-admins"
@@ -266,11 +266,12 @@ def check_environment(host, inv):
         again.stdout[-3000:]
 
 
-def check_credentials(host, inv):
+def check_credentials(host, inv, tmp_path):
     """openclaw_gateway_secrets become file SecretRefs: a model-provider key and a Telegram bot token (fake, the channel
     disabled so no network call is made) pass the real `config validate`, and the gateway's own `secrets audit` finds
     every ref resolved and no plaintext; no value in openclaw.json, the unit, the process environment or the output.
-    A reference to an undefined name stops in preflight; removing the map removes the file and the provider."""
+    A reference to an undefined name stops in preflight; removing the map removes the file and the provider. Neither
+    `-vvv` output nor the diagnose bundle carries a value."""
     keep = ["-e", "openclaw_gateway_log_level=debug", "-e", "openclaw_gateway_port=18790"]
     key, bot = "sk-ant-fake-0123456789abcdef", "123456:fake-telegram-bot-token-abcdef"
     extra = {"models": {"providers": {"anthropic": {"apiKey": "{{ 'anthropic_api_key' | openclaw_secret_ref }}"}}},
@@ -285,7 +286,7 @@ def check_credentials(host, inv):
         in flat, bad.stdout[-3000:]
     assert key not in bad.stdout and host.run("test -e /etc/openclaw/secrets.json", check=False).returncode != 0
     assert host.run("systemctl show -p MainPID --value openclaw-gateway").stdout.strip() == pid
-    dep = playbook(inv, *keep, "-e", json.dumps(good), "-v")
+    dep = playbook(inv, *keep, "-e", json.dumps(good), "-vvv")
     assert dep.returncode == 0, dep.stdout[-4000:]
     assert key not in dep.stdout + dep.stderr and bot not in dep.stdout + dep.stderr
     audit = json.loads(host.run("openclaw secrets audit --json").stdout)
@@ -297,6 +298,9 @@ def check_credentials(host, inv):
                   f"runuser -u openclaw -- cat /proc/{new_pid}/environ | tr '\\0' '\\n'"):
         out = host.run(where).stdout
         assert key not in out and bot not in out, where
+    _, _, unpacked, out = diagnose(inv, tmp_path, "with-secrets")
+    for f in [out] + [f.read_text(errors="replace") for f in unpacked.rglob("*") if f.is_file()]:
+        assert key not in f and bot not in f
     # removing the credentials removes their file and the provider
     dep = playbook(inv, *keep)
     assert dep.returncode == 0, dep.stdout[-4000:]
