@@ -72,7 +72,7 @@ class PodmanHost:
                       if line[:1] in "AD" and not line.split(maxsplit=1)[-1].startswith(noise))
 
     def inventory(self, tmp_path, ssh=None, filename="hosts.yml", **hostvars):
-        """An inventory for this host: over SSH when it was started with `ssh_dir` (unless `ssh=False`)."""
+        """An inventory for this host: over SSH unless the host was made with `ssh=False` or `ssh=False` is given."""
         ssh = bool(self.ssh_dir) if ssh is None else ssh
         inv = tmp_path / filename
         lines = ["openclaw:", "  hosts:", f"    {self.name}:", "  vars:"]
