@@ -61,6 +61,11 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
         def gateway(field):
             return host.run(f"systemctl show -p {field} --value openclaw-gateway.service").stdout.strip()
 
+        # what the quick start says first: --check --diff on a host with no unit yet reports the changes and
+        # writes nothing (systemd cannot be asked about a unit that was not written)
+        out = play("deploy.yml", "--check", "--diff")
+        assert recap(out, host.name)["changed"] > 0
+        assert host.run("test -e /etc/systemd/system/openclaw-gateway.service", check=False).returncode != 0
         # deploy over SSH, then a second run that changes nothing
         play("deploy.yml")
         assert recap(play("deploy.yml"), host.name)["changed"] == 0
