@@ -6,7 +6,8 @@ versions, `openclaw config validate --json`, `openclaw doctor --lint --json`, th
 disk and memory into a directory; masks every secret in every file (the gateway token read from its file
 here, so it never passes through Ansible; JSON keys that name secrets; bearer/API-key shapes); classifies
 the host with the handbook's decision tree (P0-P3, first action) into summary.json; packs a 0600 tar.gz.
-Prints one JSON line: {"bundle": path, "class": ..., "action": ..., "reasons": [...]}. Standard library only.
+Prints one JSON line: {"bundle": path, "class": ..., "action": ..., "reasons": [...]}. Standard library only, plus
+the masking rules of module_utils/openclaw_redact.py (stdlib only too), which diagnose.yml ships beside it.
 """
 
 import argparse
@@ -21,15 +22,9 @@ import tempfile
 import time
 import urllib.request
 
-MASK = "***REDACTED***"
-SECRET_KEYS = re.compile(r"(token|secret|password|passwd|api[-_]?key|apikey|private[-_]?key|credential|cookie|auth[-_]?key)",
-                         re.I)
-SECRET_SHAPES = [
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{8,}"),
-    re.compile(r"(?i)((?:token|password|secret|api[-_]?key)\s*[=:]\s*)[^\s\"',;]{8,}"),
-    re.compile(r"\b(?:sk|xox[abprs]|ghp|gho|github_pat|glpat)[-_][A-Za-z0-9_-]{10,}"),
-    re.compile(r"\b\d{6,12}:[A-Za-z0-9_-]{30,}\b"),  # telegram bot token
-]
+# module_utils/openclaw_redact.py, shipped beside this script by diagnose.yml (on PYTHONPATH): the masking rules that
+# logs.yml applies too
+from openclaw_redact import mask_json, read_secrets, redact_line, redact_text
 
 
 def run(argv, timeout=60, env=None, user=None):
@@ -60,45 +55,26 @@ def first_json(text):
     return None
 
 
-def mask_json(value):
-    if isinstance(value, dict):
-        out = {}
-        for key, val in value.items():
-            if SECRET_KEYS.search(str(key)) and isinstance(val, (str, int, float)) and not isinstance(val, bool):
-                out[key] = MASK
-            else:
-                out[key] = mask_json(val)
-        return out
-    if isinstance(value, list):
-        return [mask_json(v) for v in value]
-    return value
-
-
-def redact_text(text, secrets):
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    for shape in SECRET_SHAPES:
-        text = shape.sub(lambda m: (m.group(1) if m.groups() else "") + MASK, text)
-    return text
-
-
 def redact_dir(root, secrets):
+    """Mask every file of the bundle in place: a JSON file as a whole (values under secret-naming keys), any other
+    file line by line as logs.yml masks log lines; secret values and shapes everywhere."""
     for dirpath, _dirs, files in os.walk(root):
         for name in files:
             path = os.path.join(dirpath, name)
             with open(path, encoding="utf-8", errors="replace") as fh:
                 text = fh.read()
+            data = None
             if name.endswith(".json"):
-                data = None
                 try:
                     data = json.loads(text)
                 except ValueError:
                     pass
-                if data is not None:
-                    text = json.dumps(mask_json(data), indent=2, sort_keys=True) + "\n"
+            if data is not None:
+                text = redact_text(json.dumps(mask_json(data), indent=2, sort_keys=True) + "\n", secrets)
+            else:
+                text = "\n".join(redact_line(line, secrets) for line in text.split("\n"))
             with open(path, "w", encoding="utf-8") as fh:
-                fh.write(redact_text(text, secrets))
+                fh.write(text)
 
 
 def http_json(port, path):
@@ -146,7 +122,7 @@ def classify(f, memory_warn_bytes, disk_warn_pct):
     if f["disk_used_pct"] >= disk_warn_pct:
         perf.append(f"state disk {f['disk_used_pct']}% full")
     if perf:
-        return ("P2", "degradation: resources", "Check load and tuning (README Tuning); a graceful restart frees memory: "
+        return ("P2", "degradation: resources", "Check load and tuning (docs/tuning.md); a graceful restart frees memory: "
                 "ansible-playbook service.yml -e action=restart", reasons + perf)
     findings = f["lint_findings"]
     if findings:
@@ -286,15 +262,8 @@ def main():
                "reasons": reasons, "facts": facts}
     save("summary.json", json.dumps(summary, indent=2, sort_keys=True))
 
-    secrets = []
-    if a.token_file:
-        try:
-            with open(a.token_file, encoding="utf-8") as fh:
-                raw = fh.read()
-            secrets += [raw, raw.strip()]
-        except OSError:
-            pass
-    redact_dir(bundle, [s for s in secrets if len(s) >= 8])
+    secrets = read_secrets(a.token_file)
+    redact_dir(bundle, secrets)
 
     os.makedirs(a.dest, mode=0o700, exist_ok=True)
     archive = os.path.join(a.dest, name + ".tar.gz")
@@ -305,7 +274,7 @@ def main():
     with open(archive, "rb") as fh:  # last line of defence: the token must not be in the archive
         import gzip
         data = gzip.decompress(fh.read())
-    leaked = any(s.strip().encode() in data for s in secrets if len(s.strip()) >= 8)
+    leaked = any(s.strip().encode() in data for s in secrets)
     if leaked:
         os.unlink(archive)
     print(json.dumps({"bundle": "" if leaked else archive, "leaked": leaked, "class": cls, "category": category,

@@ -2,12 +2,16 @@
 per branch of the handbook's P0-P3 tree. The collection itself runs against real hosts in the integration tests."""
 
 import importlib.util
+import json
+import sys
 from pathlib import Path
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "openclaw_diagnose", Path(__file__).resolve().parents[2] / "playbooks" / "files" / "openclaw-diagnose.py")
+ROOT = Path(__file__).resolve().parents[2]
+# on the host diagnose.yml ships module_utils/openclaw_redact.py beside the script; here it is imported from the checkout
+sys.path.insert(0, str(ROOT / "module_utils"))
+SPEC = importlib.util.spec_from_file_location("openclaw_diagnose", ROOT / "playbooks" / "files" / "openclaw-diagnose.py")
 diagnose = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(diagnose)
 
@@ -42,3 +46,15 @@ def test_the_worst_class_wins():
     """Down and over the memory limit at once is P0, not P2: impact first, as in the handbook."""
     facts = dict(HEALTHY, live=False, port_owner="", active_state="failed", memory_bytes=4096 << 20, restarts=9)
     assert diagnose.classify(facts, GB, 90)[0] == "P0"
+
+
+def test_every_file_of_the_bundle_is_masked(tmp_path):
+    """redact_dir with the rules logs.yml shares: a JSON file as a whole, every other file line by line."""
+    token = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a6978"
+    (tmp_path / "openclaw.json").write_text(json.dumps({"gateway": {"auth": {"token": "inline-token-value"}}, "note": token}))
+    (tmp_path / "gateway-log.txt").write_text(f'{{"0":"boot","1":{{"apiKey":"provider-key-1"}}}}\nplain {token}\n')
+    (tmp_path / "broken.json").write_text(f"{{not json {token}")
+    diagnose.redact_dir(str(tmp_path), [token])
+    text = "".join(p.read_text() for p in tmp_path.iterdir())
+    assert token not in text and "inline-token-value" not in text and "provider-key-1" not in text
+    assert text.count("***REDACTED***") == 5
