@@ -1,8 +1,10 @@
-"""Filters shared by the openclaw roles: semver range checks and name mapping.
+"""Filters shared by the openclaw roles: semver range checks, name mapping, backup retention and archive choice.
 
 Pure functions, unit-tested in tests/unit/filters/.
 """
 
+import calendar
+import datetime
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -114,6 +116,51 @@ def openclaw_prune_pair(pair, now):
     return backup_prune_list(files, keep_days, now)
 
 
+_UTC_TIME = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?Z?$")
+_UTC_STAMP = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:T(\d{2})(\d{2})(\d{2})Z?)?$")
+
+
+def openclaw_utc_time(value):
+    """A UTC date or date-time as 'YYYY-MM-DDTHH:MM:SSZ', or '' when `value` is none, so a playbook can refuse it with
+    its own message. Takes 2026-11-29, 2026-11-29T08:00, 2026-11-29T08:00:00 (a space for the T and a trailing Z
+    allowed), the archive names' 20261129T080000Z, and a date or datetime (YAML reads an unquoted 2026-11-29 as one;
+    a datetime with a zone is converted to UTC)."""
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, datetime.date):
+        return value.strftime("%Y-%m-%dT00:00:00Z")
+    text = str(value).strip() if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    m = _UTC_TIME.match(text) or _UTC_STAMP.match(text)
+    if not m:
+        return ""
+    try:
+        moment = datetime.datetime(*(int(x) for x in m.groups(default="0")))
+    except ValueError:  # 2026-02-30, 25:00
+        return ""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def openclaw_restore_pick(archives, before="", backup_set="backup"):
+    """The archive restore.yml restores: of the list openclaw_archives returns, the newest (by the time in its name)
+    plain archive of `backup_set` (the full state; an encrypted one is decrypted on the controller, an archive of
+    another set holds only part of the state), taken strictly before `before` (UTC, see openclaw_utc_time) when given.
+    {} when none is."""
+    if not isinstance(archives, list) or not all(isinstance(a, dict) for a in archives):
+        raise AnsibleFilterError(f"openclaw_restore_pick expects the archives list of openclaw_archives, got "
+                                 f"{type(archives).__name__}")
+    candidates = [a for a in archives if a.get("backup_set") == backup_set and not a.get("encrypted")]
+    if before not in ("", None):
+        cutoff = openclaw_utc_time(before)
+        if not cutoff:
+            raise AnsibleFilterError(f"openclaw_restore_pick: before {before!r} ({type(before).__name__}) is not a UTC "
+                                     "date or date-time like 2026-11-29 or 2026-11-29T08:00")
+        limit = calendar.timegm(datetime.datetime.strptime(cutoff, "%Y-%m-%dT%H:%M:%SZ").timetuple())
+        candidates = [a for a in candidates if a["taken_epoch"] < limit]
+    return max(candidates, key=lambda a: (a["taken_epoch"], a["name"]), default={})
+
+
 def to_plist(data):
     """XML property list of `data` (dict), via plistlib: launchd jobs are rendered by the library, not by hand."""
     import plistlib
@@ -186,6 +233,8 @@ class FilterModule:
             "sha256_from_shasums": sha256_from_shasums,
             "backup_prune_list": backup_prune_list,
             "openclaw_prune_pair": openclaw_prune_pair,
+            "openclaw_utc_time": openclaw_utc_time,
+            "openclaw_restore_pick": openclaw_restore_pick,
             "to_plist": to_plist,
             "systemd_verify_cmd": systemd_verify_cmd,
             "openclaw_secret_ref": openclaw_secret_ref,

@@ -1,16 +1,20 @@
-"""Reading and unpacking openclaw-ops backup archives (stdlib only; runs on the target).
+"""Listing, reading and unpacking openclaw-ops backup archives (stdlib only; runs on the target).
 
-Shared by openclaw_restore (restore, drill) and openclaw_upgrade (rollback to the pre-upgrade state): an archive is
-verified completely before anything is unpacked, and unpacking never writes outside its target.
+Shared by openclaw_restore (restore, drill), openclaw_upgrade (rollback to the pre-upgrade state) and openclaw_archives
+(the list archives.yml prints and restore.yml chooses from): an archive is verified completely before anything is
+unpacked, and unpacking never writes outside its target.
 """
 
+import calendar
 import gzip
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import tarfile
+import time
 
 from ansible.module_utils.openclaw_state import connect
 
@@ -24,6 +28,53 @@ def version_tuple(v):
 
 class ArchiveError(Exception):
     pass
+
+
+# openclaw_backup names an archive <name_prefix>-<host>-<UTC time>.tar.gz (+ .age when encrypted); the backup sets use
+# the prefix openclaw-<set name>, doctor.yml openclaw-predoctor, the upgrade openclaw-preupgrade-<from version>
+ARCHIVE_NAME = re.compile(r"^openclaw-(?P<rest>.+)-(?P<stamp>\d{8}T\d{6}Z)\.tar\.gz(?P<age>\.age)?$")
+ARCHIVE_SUFFIXES = (".tar.gz", ".tar.gz.age")
+
+
+def describe_archive(name, sets, host):
+    """(backup set, host, UTC epoch or None) of an archive file name. `sets` are the configured set names. A name with
+    another prefix whose host part is `host` (this machine's name, which the backup module writes) has that prefix as
+    its set (predoctor, preupgrade-2026.9.5). A name without a valid time has a set only when it starts with
+    openclaw-<set>-."""
+    by_length = sorted(sets, key=len, reverse=True)
+    m = ARCHIVE_NAME.match(name)
+    try:
+        epoch = calendar.timegm(time.strptime(m.group("stamp"), "%Y%m%dT%H%M%SZ")) if m else None
+    except ValueError:  # 20261399T...: digits, but no time
+        epoch = None
+    if epoch is None:
+        return next((s for s in by_length if name.startswith(f"openclaw-{s}-")), ""), "", None
+    rest = m.group("rest")
+    for s in by_length:
+        if rest.startswith(f"{s}-"):
+            return s, rest[len(s) + 1:], epoch
+    if host and rest.endswith(f"-{host}"):
+        return rest[:-len(host) - 1], host, epoch
+    prefix, _, rest_host = rest.partition("-")
+    return prefix, rest_host, epoch
+
+
+def list_archives(directory, sets, host):
+    """Every archive in `directory` (regular files named *.tar.gz or *.tar.gz.age; .partial files are being written),
+    newest first: name, path, backup_set, host, taken (UTC, ISO 8601 with Z) and taken_epoch, taken_from (the name, or
+    the file's mtime for a name without a time), size and encrypted (age, by its name as openclaw_backup writes it)."""
+    found = []
+    for entry in os.scandir(directory):
+        if not entry.name.endswith(ARCHIVE_SUFFIXES) or not entry.is_file(follow_symlinks=False):
+            continue
+        st = entry.stat(follow_symlinks=False)
+        backup_set, archive_host, epoch = describe_archive(entry.name, sets, host)
+        source = "name" if epoch is not None else "mtime"
+        epoch = int(st.st_mtime) if epoch is None else epoch
+        found.append(dict(name=entry.name, path=entry.path, backup_set=backup_set, host=archive_host,
+                          taken=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch)), taken_epoch=epoch,
+                          taken_from=source, size=st.st_size, encrypted=entry.name.endswith(".age")))
+    return sorted(found, key=lambda a: (a["taken_epoch"], a["name"]), reverse=True)
 
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
