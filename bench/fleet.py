@@ -5,11 +5,12 @@ the non-root `deploy` account with sudo, ansible.cfg's pipelining and ControlPer
 Per fleet size, on fresh hosts from the primed image (Node.js + openclaw preinstalled, so the first deploy measures
 the converge, not parallel npm installs on two cores): the first deploy, a no-op deploy (must be changed=0), a no-op
 `--check --diff` and `health.yml` (deep check included). Prints each with the ratio of the largest fleet to one host,
-then the controller-side cost: wall seconds per task per host of the no-op deploy, and the controller's own CPU
-seconds (ansible-playbook and its forks) per host.
+then the cost of the no-op deploy: wall seconds per task, the controller's own CPU seconds (ansible-playbook and its
+forks) per host, and the whole machine's busy CPU seconds (controller + hosts share these cores here).
 Usage: bench/fleet.py [SIZES...]   (default: 1 4 8; each gateway needs about 0.9 GB of memory)"""
 
 import contextlib
+import os
 import re
 import resource
 import subprocess
@@ -43,26 +44,35 @@ def inventory(hosts, path):
     return path
 
 
+def machine_cpu():
+    """CPU seconds the whole machine has spent busy (controller, hosts, gateways) from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle and iowait
+
+
 def play(inv, args, forks, log):
-    """Wall seconds and the controller CPU seconds (this ansible-playbook and its forks) of one run."""
+    """Wall seconds, the controller CPU seconds (this ansible-playbook and its forks) and the machine's busy CPU
+    seconds of one run."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy = machine_cpu()
     t0 = time.monotonic()
     res = subprocess.run([str(ROOT / ".venv" / "bin" / "ansible-playbook"), "-i", str(inv), *args], cwd=ROOT,
                          env=dict(ENV, ANSIBLE_FORKS=str(forks)), capture_output=True, text=True)
     wall = time.monotonic() - t0
+    busy = machine_cpu() - busy
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     log.write_text(res.stdout + res.stderr)
     if res.returncode != 0:
         sys.exit(f"failed: {' '.join(args)} on {forks} host(s) (see {log})")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, res.stdout
+    return wall, cpu, busy, res.stdout
 
 
 def main():
     sizes = [int(a) for a in sys.argv[1:]] or [1, 4, 8]
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    wall, cpu, tasks = {}, {}, {}
+    wall, cpu, busy, tasks = {}, {}, {}, {}
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
             hosts = [stack.enter_context(PodmanHost(prefix=f"openclaw-bench-fleet{n}", primed="2026.9.6", ssh_dir=tmp))
@@ -70,8 +80,8 @@ def main():
             inv = inventory(hosts, Path(tmp) / "fleet.yml")
             for run, args in RUNS.items():
                 slug = run.split()[0].strip("-")
-                w, c, stdout = play(inv, args, n, out / f"fleet-{n}-{slug}-{run.split()[-1].strip('()-')}.log")
-                wall[(n, run)], cpu[(n, run)] = w, c
+                w, c, b, stdout = play(inv, args, n, out / f"fleet-{n}-{slug}-{run.split()[-1].strip('()-')}.log")
+                wall[(n, run)], cpu[(n, run)], busy[(n, run)] = w, c, b
                 if run == "no-op deploy":
                     recaps = re.findall(r"ok=(\d+)\s+changed=(\d+).*?skipped=(\d+)", stdout)
                     if len(recaps) != n or any(int(r[1]) for r in recaps):
@@ -85,10 +95,12 @@ def main():
     for run in RUNS:
         lines.append(f"{run:24}" + "".join(f"{wall[(n, run)]:10.1f}s" for n in sizes)
                      + f"{wall[(hi, run)] / wall[(lo, run)]:8.2f}x")
+    cores = os.cpu_count()
     for n in sizes:
-        w, c = wall[(n, "no-op deploy")], cpu[(n, "no-op deploy")]
-        lines.append(f"no-op deploy, {n} host(s): {tasks[n]} tasks a host, {w / tasks[n]:.3f} s a task (wall), "
-                     f"controller CPU {c:.1f} s = {c / n:.2f} s a host")
+        w, c, b = wall[(n, "no-op deploy")], cpu[(n, "no-op deploy")], busy[(n, "no-op deploy")]
+        lines.append(f"no-op deploy, {n} host(s): {tasks[n]} tasks a host, {w / tasks[n]:.3f} s a task (wall); "
+                     f"CPU: controller {c:.1f} s ({c / n:.2f} s a host), whole machine {b:.1f} s "
+                     f"(busy {b / (w * cores):.0%} of {cores} cores)")
     text = "\n".join(lines)
     print(text)
     (out / "fleet-latest.txt").write_text(text + "\n")
