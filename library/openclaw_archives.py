@@ -28,7 +28,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reads only; runs the same in check mode.
+    description: Reads names and file metadata only, the same in check mode.
   diff_mode:
     support: none
 """

@@ -40,7 +40,7 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reads only; runs the same in check mode.
+    description: Reads the log and the token file only, the same in check mode.
   diff_mode:
     support: none
 """
