@@ -7,12 +7,15 @@ ControlPersist), on ONE real podman systemd host per sudo variant:
   (never on the command line), and the password must not appear in any output.
 
 The host starts with openclaw 2026.9.5 pre-installed (a primed image); the run deploys it, then takes it through
-health, backup with fetch, restore, service restart, token rotation, channels, doctor (become the unprivileged service
-account), diagnose (bundle fetched to the controller) and a real upgrade to 2026.9.6 (npm install over SSH), and
-ends with a deploy that changes nothing."""
+health, backup with fetch, the archive list (`archives.yml`; with archives of earlier days planted, one encrypted),
+the refusal of a restore of two hosts, a restore by date, logs with a planted token masked, service restart, token
+rotation, channels, doctor (become the unprivileged service account), diagnose (bundle fetched to the controller) and
+a real upgrade to 2026.9.6 (npm install over SSH), and ends with a deploy that changes nothing. The read-only
+questions, the refusal and the logs run on the `nopasswd` host only (they do not depend on how sudo is reached)."""
 
 import json
 import re
+import subprocess
 import tarfile
 
 import pytest
@@ -21,6 +24,71 @@ from podman_host import ROOT, PodmanHost, sh
 OLD, NEW = "2026.9.5", "2026.9.6"
 TOKEN = "production-path-token-0123456789abcdef01234567"
 SUDO_PASSWORD = "Correct-Horse-Battery-Staple-7"
+
+
+BACKUPS = "/var/backups/openclaw"
+OLDER = ("20250101T000000Z", "20250301T000000Z")
+
+
+def plant_older_archives(host, fetched, tmp_path):
+    """Copies of the fresh full archive under the names of 2025-01-01 and 2025-03-01, and the fresh config archive
+    encrypted with age on the controller (as a store copy would be) under the name of 2025-03-01."""
+    newest = sorted(fetched.glob(f"openclaw-backup-{host.name}-*.tar.gz"))[-1].name
+    host.run(" && ".join(f"cp -p {BACKUPS}/{newest} {BACKUPS}/openclaw-backup-{host.name}-{t}.tar.gz" for t in OLDER))
+    key = tmp_path / "age-key.txt"
+    subprocess.run(["age-keygen", "-o", str(key)], check=True, capture_output=True)
+    pub = subprocess.run(["age-keygen", "-y", str(key)], check=True, capture_output=True, text=True).stdout.strip()
+    enc = tmp_path / f"openclaw-config-{host.name}-{OLDER[1]}.tar.gz.age"
+    config = sorted(fetched.glob(f"openclaw-config-{host.name}-*.tar.gz"))[-1]
+    subprocess.run(["age", "-r", pub, "-o", str(enc), str(config)], check=True)
+    sh("podman", "cp", str(enc), f"{host.name}:{BACKUPS}/{enc.name}")
+    host.run(f"chown root:root {BACKUPS}/{enc.name} && chmod 0600 {BACKUPS}/{enc.name}")
+
+
+def check_archives_and_restore_refusal(host, play, gateway, tmp_path, fetched):
+    """archives.yml (under --check) lists every archive with its set and encryption, in the table and the report;
+    restore.yml refuses a play of two hosts (this host under a second name) before either is reached."""
+    report = tmp_path / "archives"
+    out = play("archives.yml", "--check", "-e", f"openclaw_archives_report_dir={report}")
+    assert recap(out, host.name)["changed"] == 0
+    expected = {p.name: (p.name.split("-")[1], "no") for p in fetched.glob("*.tar.gz")}  # what backup.yml made
+    expected.update({f"openclaw-backup-{host.name}-{t}.tar.gz": ("backup", "no") for t in OLDER})
+    expected[f"openclaw-config-{host.name}-{OLDER[1]}.tar.gz.age"] = ("config", "yes")
+    assert len(expected) == 7, expected
+    for name, (backup_set, encrypted) in expected.items():
+        row = rf"\| {re.escape(name)} \| \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d \| [^|]+ \| {backup_set} \| {encrypted} \|"
+        assert re.search(row, out), (name, out[-4000:])
+    assert "| openclaw-backup-" + host.name + "-20250101T000000Z.tar.gz | 2025-01-01 00:00:00 |" in out
+    listed = json.loads((report / "archives.json").read_text())["hosts"][host.name]
+    assert listed["dir"] == BACKUPS and {a["name"]: (a["backup_set"], "yes" if a["encrypted"] else "no")
+                                         for a in listed["archives"]} == expected
+    assert (report / "archives.md").read_text().count("| openclaw-") == 7
+
+    two = tmp_path / "alias.yml"  # the same host under a second name: with the real inventory, a play of two hosts
+    two.write_text(re.sub(rf"^    {re.escape(host.name)}:$", f"    {host.name}-alias:",
+                          (tmp_path / "hosts.yml").read_text(), flags=re.M))
+    pid, before = gateway("MainPID"), host.run(f"ls -l --full-time {BACKUPS}").stdout
+    out = play("restore.yml", "-i", str(two), ok=False)
+    text = " ".join(out.split())
+    assert f"This restore targets 2 hosts ({host.name}, {host.name}-alias)" in text, out[-3000:]
+    assert "name one host with -l" in text and "Nothing was changed." in text
+    assert recap(out, host.name) == {"ok": 1, "changed": 0, "unreachable": 0, "failed": 1}
+    assert f"{host.name}-alias" not in out.split("PLAY RECAP")[-1]  # never reached
+    assert gateway("MainPID") == pid and host.run(f"ls -l --full-time {BACKUPS}").stdout == before
+
+
+def check_logs_are_masked(host, play, tmp_path):
+    """logs.yml: a line that carries the host's token (no shape gives it away: masked by its value, read on the host)
+    and a provider key under a JSON key is fetched masked; neither reaches the controller's file nor the output."""
+    def line(secret, key):
+        return json.dumps({"0": f"planted-secret-line {secret} end", "1": {"apiKey": key},
+                           "_meta": {"logLevelName": "WARN", "date": "2026-11-30T00:00:00.000Z"}}, separators=(",", ":"))
+    host.run(f"echo '{line(TOKEN, 'planted-provider-key-0123456789')}' >> /var/log/openclaw/openclaw.log")
+    dest = tmp_path / "logs"
+    out = play("logs.yml", "-e", f"openclaw_logs_dest={dest}", "-e", "openclaw_logs_pattern=planted-secret-line")
+    fetched = (dest / f"{host.name}.log").read_text()
+    assert fetched == line("***REDACTED***", "***REDACTED***") + "\n", fetched  # the line as logged, masked
+    assert TOKEN not in out and f"{host.name}.log: 1 lines, secrets masked in 1" in " ".join(out.split()), out[-2000:]
 
 
 def recap(out, name):
@@ -83,10 +151,23 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
         with tarfile.open(archives[0]) as tf:
             assert json.load(tf.extractfile("manifest.json"))["openclaw_version"] == OLD
 
-        # restore the host's newest archive: the gateway comes back ready
+        # archives of earlier days (copies of this backup under older names), one of them encrypted for real
+        plant_older_archives(host, store / host.name, tmp_path)
+        if sudo == "nopasswd":  # the read-only questions and the refusal once: how sudo is reached does not matter
+            check_archives_and_restore_refusal(host, play, gateway, tmp_path, store / host.name)
+
+        # restore by date: the newest full archive taken strictly before it (the copy of 2025-03-01 is not before
+        # 2025-03-01T00:00:00Z); the gateway comes back ready
         pid = gateway("MainPID")
-        play("restore.yml")
+        out = " ".join(play("restore.yml", "-l", host.name, "-e", "openclaw_restore_before=2025-03-01").split())
+        chosen = f"{BACKUPS}/openclaw-backup-{host.name}-20250101T000000Z.tar.gz"
+        assert f"restoring {chosen} (taken 2025-01-01T00:00:00Z: the newest full archive taken before " \
+               "2025-03-01T00:00:00Z)" in out, out[-3000:]
+        assert f"restored and ready ({chosen}," in out
         assert gateway("ActiveState") == "active" and gateway("MainPID") != pid
+
+        if sudo == "nopasswd":
+            check_logs_are_masked(host, play, tmp_path)
 
         # service restart: a new main PID
         pid = gateway("MainPID")
