@@ -16,7 +16,7 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup venv machine image mirror sandbox sandbox-down test lint unit integration molecule bench clean
+.PHONY: setup venv machine image mirror sandbox sandbox-down test lint unit integration molecule bench collection clean
 
 setup: venv machine image mirror
 
@@ -73,6 +73,11 @@ test: setup lint
 
 bench: setup
 	bench/deploy.sh
+
+# The Ansible collection openclaw.ops (docs/collection.md): the tree in .cache/collection/ansible_collections/openclaw/ops,
+# the tarball in .cache/collection/dist/; the repository's own layout stays as it is.
+collection: venv
+	$(VENV)/bin/python scripts/build-collection.py
 
 clean:
 	scripts/sandbox.sh down 4 || true

@@ -14,7 +14,7 @@ description:
     name) gets the file's modification time, and says so in C(taken_from).
   - An archive is encrypted when its name ends in C(.age), as C(openclaw_backup) names the archives it encrypts.
 version_added: "0.3.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   dir:
     description: The backup directory (C(openclaw_backup_dir)). A missing directory lists nothing.
@@ -31,6 +31,11 @@ attributes:
     description: Reads names and file metadata only, the same in check mode.
   diff_mode:
     support: none
+    description: Lists archives and changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""

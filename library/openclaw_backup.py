@@ -22,7 +22,7 @@ description:
   - A lock prevents two backups of the same state directory at once; free space is checked before writing.
   - Writes the success marker that the metrics collector exports as C(openclaw_last_backup_success_timestamp_seconds).
 version_added: "0.1.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   state_dir:
     description: The gateway's state directory (OPENCLAW_STATE_DIR).
@@ -86,6 +86,11 @@ attributes:
     description: Reports what would be backed up (files, bytes) without writing anything.
   diff_mode:
     support: none
+    description: Writes a new archive and changes no existing file; no diff is returned.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""

@@ -13,7 +13,7 @@ description:
   - On an unhealthy gateway it fails with one sentence saying what is failing, the C(failing) list,
     and the tail of the gateway log when O(log_file) is given.
 version_added: "0.1.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   host:
     description: Address the gateway listens on.
@@ -119,6 +119,11 @@ attributes:
     description: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: Changes nothing, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 notes:
   - Runs on the target with the Python standard library and Ansible's module_utils only.
 """

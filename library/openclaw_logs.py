@@ -14,7 +14,7 @@ description:
     value never enters Ansible's output; values under JSON keys that name secrets (C(token), C(password), C(apiKey), ...)
     and bearer-token and API-key shapes are masked too.
 version_added: "0.3.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   path:
     description: The gateway's log file (C(logging.file)); its rotated files C(<path>-*) are read too.
@@ -43,6 +43,11 @@ attributes:
     description: Reads the log and the token file only, the same in check mode.
   diff_mode:
     support: none
+    description: Reads only, so there is no diff.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""

@@ -19,7 +19,7 @@ description:
     gateway's C(openclaw backup verify), then restored the same way. An openclaw-ops archive that holds only some
     classes is refused for a restore (it would replace the whole state with part of it).
 version_added: "0.1.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   archive:
     description: Path of the archive on the host.
@@ -92,6 +92,11 @@ attributes:
     description: Verifies the archive and reports what would be restored without stopping anything.
   diff_mode:
     support: none
+    description: The state directory is replaced as a whole from the archive; no diff (check mode says what would be restored).
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""
@@ -164,9 +169,9 @@ class Restorer:
             raise RuntimeError(f"`openclaw config validate` rejected the restored config: {(out or err).strip()[-300:]}")
 
     def cli_env(self, state_dir=None, config_path=None):
+        default_config = os.path.join(self.p["state_dir"], "openclaw.json")
         env = {"OPENCLAW_STATE_DIR": state_dir or self.p["state_dir"],
-               "OPENCLAW_CONFIG_PATH": config_path or self.p["config_path"] or os.path.join(self.p["state_dir"],
-                                                                                              "openclaw.json")}
+               "OPENCLAW_CONFIG_PATH": config_path or self.p["config_path"] or default_config}
         if self.p["node_bin_dir"]:
             env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
         return env

@@ -18,7 +18,7 @@ description:
   - Writes the C(token_rotated) marker that the metrics collector exports as
     C(openclaw_token_last_rotated_timestamp_seconds).
 version_added: "0.2.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   token_file:
     description: The secret file (O(source=file)) the gateway's SecretRef reads.
@@ -75,6 +75,11 @@ attributes:
     description: Checks the current token is accepted and reports that a rotation would happen; writes nothing.
   diff_mode:
     support: none
+    description: No diff is returned, as the old and the new token are secrets.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""

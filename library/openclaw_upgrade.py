@@ -21,7 +21,7 @@ description:
   - A 10 Hz readiness poller runs for the whole switch and reports the downtime it saw.
   - Upgrading to the version already running changes nothing. Keeps the newest O(keep_versions) installs, prunes the rest.
 version_added: "0.2.0"
-author: openclaw-ops
+author: openclaw-ops contributors (@openclaw-ops)
 options:
   action:
     description: What to do.
@@ -124,6 +124,11 @@ attributes:
     description: Reports the plan (from/to version, install needed, versions to prune) without changing anything.
   diff_mode:
     support: none
+    description: No diff is returned; check mode reports the plan instead.
+  platform:
+    support: full
+    platforms: posix
+    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
 """
 
 EXAMPLES = r"""
