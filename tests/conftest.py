@@ -21,14 +21,14 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # Parallel runs (`make test` uses pytest-xdist with --dist loadgroup): the tests of one module share its module-scoped
 # fixture (one podman host, one real gateway), so a module is one group that runs on one worker; the Molecule
 # scenarios and the two service-ops scopes each have their own hosts and are groups of their own. The longest groups
-# are handed out first (seconds measured on a clean-clone run, README "Test hosts and tests"), so the long poles start
+# are handed out first (seconds measured on a clean-clone run, docs/testing.md; rounded up), so the long poles start
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
-    "test_scenarios[default]": 1000, "test_upgrade": 850, "test_service_ops[system]": 520,
-    "test_scenarios[user-scope]": 450, "test_scenarios[hardened]": 450, "test_service_ops[user]": 350,
-    "test_compose": 200, "test_production_path[password]": 200, "test_cli": 150,
-    "test_production_path[nopasswd]": 150, "test_preflight": 100, "test_backup": 90, "unit": 60,
+    "test_service_ops[system]": 600, "test_scenarios[default]": 600, "test_upgrade": 600,
+    "test_service_ops[user]": 420, "test_scenarios[user-scope]": 350, "test_scenarios[hardened]": 350,
+    "test_production_path[nopasswd]": 320, "test_production_path[password]": 280, "test_compose": 225,
+    "test_cli": 100, "test_preflight": 100, "test_backup": 90, "unit": 60,
 }
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from molecule_config import scenario_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 # A scenario with its own driver module here (test_<scenario>.py) runs its own sequence there.
@@ -26,21 +27,16 @@ def molecule(args, log, env):
 
 
 def scenario_host(scenario):
-    """Container name and group_vars of a scenario, read from its molecule.yml."""
-    conf = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
-    gvars = conf["provisioner"]["inventory"]["group_vars"]["openclaw"]
-    # Molecule's own variable resolved as Molecule does, so deploy.yml finds the Node.js mirror here too
-    gvars = {k: str(v).replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)) if "${" in str(v) else v
-             for k, v in gvars.items()}
-    return conf["platforms"][0]["name"], gvars
+    """Container name, group_vars and connection vars (SSH as deploy) of a scenario's host, from its molecule.yml."""
+    names, gvars, hvars = scenario_inventory(scenario)
+    return names[0], gvars, hvars.get(names[0])
 
 
 def check_fleet_health(scenario, env, logs):
     """health.yml passes on the converged host and fails with a clear message once the gateway is stopped."""
-    name, gvars = scenario_host(scenario)
+    name, gvars, conn = scenario_host(scenario)
     inv = logs / f"{scenario}-inventory.yml"
-    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {name: None}, "vars": dict(
-        gvars, ansible_connection="containers.podman.podman", ansible_python_interpreter="/usr/bin/python3")}}))
+    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {name: conn}, "vars": gvars}}))
     run = lambda: subprocess.run(["ansible-playbook", "health.yml", "-i", str(inv)], cwd=ROOT, env=env,  # noqa: E731
                                  capture_output=True, text=True, timeout=300)
     ok = run()
@@ -269,6 +265,12 @@ def test_molecule_scenario(scenario):
         # the idempotence and verify steps must have run and passed, not been skipped
         assert re.search(r"idempotence\W+Executed: Successful", text), "idempotence did not run:\n" + text[-3000:]
         assert re.search(r"verify\W+Executed: Successful", text), "verify did not run:\n" + text[-3000:]
+        # the plays reached the host over SSH as deploy and became root with sudo (a sudo line a task), not podman exec
+        name = scenario_host(scenario)[0]
+        journal = sh_in(name, env, "journalctl --no-pager -o cat", check=False).stdout
+        sudo_tasks = len(re.findall(r"deploy : .*COMMAND=.*BECOME-SUCCESS", journal))
+        assert "Accepted publickey for deploy" in journal and sudo_tasks >= 50, \
+            f"the scenario did not run its tasks over SSH as deploy with sudo ({sudo_tasks} sudo tasks)"
 
         rc, text = molecule(["converge", "-s", scenario, "--", "--check", "--diff"], logs / f"{scenario}-check.log", env)
         assert rc == 0, f"--check --diff failed:\n{text[-6000:]}"

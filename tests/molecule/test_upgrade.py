@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from molecule_config import scenario_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = "upgrade"
@@ -58,19 +59,18 @@ def fleet(env, logs):
         text = (logs / "upgrade-test.log").read_text()
         assert rc == 0, f"molecule test -s upgrade failed:\n{text[-6000:]}"
         assert re.search(r"idempotence\W+Executed: Successful", text), text[-3000:]
-        conf = yaml.safe_load((ROOT / "molecule" / SCENARIO / "molecule.yml").read_text())
-        # Molecule's own variable resolved as Molecule does, so deploy.yml finds the Node.js mirror here too
-        gvars = {k: str(v).replace("${MOLECULE_PROJECT_DIRECTORY}", str(ROOT)) if "${" in str(v) else v
-                 for k, v in conf["provisioner"]["inventory"]["group_vars"]["openclaw"].items()}
-        gvars.update(ansible_connection="containers.podman.podman", ansible_python_interpreter="/usr/bin/python3")
+        _, gvars, _ = scenario_inventory(SCENARIO)
         yield gvars
     finally:
         molecule("destroy", "-s", SCENARIO, log="upgrade-destroy.log")
 
 
 def inventory(logs, gvars, name="upgrade-inventory.yml", host_vars=None):
+    """The scenario's hosts, each over SSH as deploy (its published port), plus per-host extras."""
+    conn = scenario_inventory(SCENARIO)[2]
     inv = logs / name
-    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {h: (host_vars or {}).get(h) for h in HOSTS}, "vars": gvars}}))
+    inv.write_text(yaml.safe_dump({"openclaw": {"hosts": {h: dict(conn[h], **(host_vars or {}).get(h, {})) for h in HOSTS},
+                                                "vars": gvars}}))
     return inv
 
 
