@@ -10,7 +10,7 @@ description:
     must bring back the previous package B(and) the pre-upgrade state. This module does both.
   - C(action=upgrade) installs the target version from the npm registry into C(<install_root>/versions/<v>) while the
     old version keeps serving, unpacks the pre-upgrade backup (O(backup_archive), taken just before by
-    M(openclaw_backup)) into a ready-to-swap rollback directory, rehearses the start of the target on a copy of it
+    M(openclaw.ops.openclaw_backup)) into a ready-to-swap rollback directory, rehearses the start of the target on a copy of it
     (O(rehearse)), switches the C(current) symlink, restarts the unit, and gates on C(/readyz) plus C(/startupz)
     reporting the target version plus the optional O(verify_command). On any failure it stops the gateway, puts the
     pre-upgrade state in place (the migrated state is kept aside for forensics), switches C(current) back, starts,
@@ -32,7 +32,7 @@ options:
     description: Target openclaw version (required for C(upgrade) and C(plan)).
     type: str
   backup_archive:
-    description: Pre-upgrade archive written by M(openclaw_backup) on this host; required when an upgrade is needed.
+    description: Pre-upgrade archive written by M(openclaw.ops.openclaw_backup) on this host; required when an upgrade is needed.
     type: path
   install_root:
     description: Root of the side-by-side installs (C(versions/<v>), C(current) symlink).

@@ -21,7 +21,7 @@ from ansible.module_utils.openclaw_state import connect
 
 def version_tuple(v):
     parts = []
-    for piece in str(v).split("-")[0].split("."):
+    for piece in str(v).split("-", maxsplit=1)[0].split("."):
         parts.append(int(piece) if piece.isdigit() else 0)
     return tuple(parts)
 
@@ -55,7 +55,7 @@ def describe_archive(name, sets, host):
             return s, rest[len(s) + 1:], epoch
     if host and rest.endswith(f"-{host}"):
         return rest[:-len(host) - 1], host, epoch
-    prefix, _, rest_host = rest.partition("-")
+    prefix, _sep, rest_host = rest.partition("-")
     return prefix, rest_host, epoch
 
 

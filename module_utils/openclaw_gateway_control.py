@@ -79,7 +79,7 @@ def parse_unit_environment(text):
     """`systemctl show --property=Environment --value` -> dict: space-separated NAME=value words, a value with spaces
     is quoted."""
     pairs = (item.split("=", 1) for item in shlex.split(text.strip()) if "=" in item)
-    return {k: v for k, v in pairs}
+    return dict(pairs)
 
 
 class Service:

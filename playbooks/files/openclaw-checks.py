@@ -37,7 +37,7 @@ class Ctx:
         env = dict(os.environ, PATH=c["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
                    OPENCLAW_CONFIG_PATH=c["config_path"], OPENCLAW_STATE_DIR=c["state_dir"])
         try:
-            res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd="/")
+            res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd="/", check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             return -1, None, str(exc)
         try:
@@ -65,7 +65,7 @@ def unit_state(cfg):
     if cfg["scope"] == "user":
         argv += ["--user", f"--machine={cfg['user']}@"]
     out = subprocess.run(argv + ["show", cfg["unit"], "--property=ActiveState,ControlGroup,NRestarts"],
-                         capture_output=True, text=True).stdout
+                         capture_output=True, text=True, check=False).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
@@ -215,7 +215,7 @@ def weekly(ctx):
     npm_env = dict(os.environ, PATH=cfg["node_bin_dir"] + ":/usr/bin:/bin", NODE_EXTRA_CA_CERTS=cfg.get("ca_bundle", ""))
     try:
         res = subprocess.run([npm, "audit", "--omit=dev", "--json", "--prefix", pkg_dir], capture_output=True, text=True,
-                             timeout=180, env=npm_env)
+                             timeout=180, env=npm_env, check=False)
         report = json.loads(res.stdout)
         vul = report["metadata"]["vulnerabilities"]
         crit, high = vul.get("critical", 0), vul.get("high", 0)
@@ -228,7 +228,7 @@ def weekly(ctx):
     installed = os.path.basename(pkg_dir)
     try:
         res = subprocess.run([npm, "view", "openclaw", "version", "--registry", cfg.get("registry", "https://registry.npmjs.org/")],
-                             capture_output=True, text=True, timeout=60, env=npm_env)
+                             capture_output=True, text=True, timeout=60, env=npm_env, check=False)
         latest = res.stdout.strip()
         if res.returncode != 0 or not latest:
             raise ValueError(res.stderr.strip()[-200:])
@@ -252,7 +252,7 @@ def weekly(ctx):
 def monthly(ctx):
     cfg = ctx.cfg
     samples = []
-    for _ in range(20):
+    for _probe in range(20):
         t0 = time.monotonic()
         get_json(f"http://127.0.0.1:{cfg['port']}/readyz")
         samples.append((time.monotonic() - t0) * 1000)

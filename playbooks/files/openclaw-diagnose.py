@@ -36,7 +36,7 @@ def run(argv, timeout=60, env=None, user=None):
         else:
             argv = [shutil.which("sudo") or "/usr/bin/sudo", "-n", "-u", user, "--"] + argv
     try:
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env)
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=env, check=False)
         return res.returncode, res.stdout + (("\n" + res.stderr) if res.stderr else "")
     except FileNotFoundError as exc:
         return 127, str(exc)

@@ -3,7 +3,7 @@
 search paths: every playbook passes --syntax-check, every module renders with ansible-doc, a module runs on
 localhost, a collection playbook runs a collection role that calls a module by its short name and writes its report
 under the run directory, a role's filter resolves by its FQCN, and the scheduled-backup bundle built from the
-collection runs the backup module on a Python without Ansible. About 15 s, no test hosts."""
+collection runs the backup module on a Python without Ansible. About 10 s, no test hosts."""
 
 import importlib.util
 import json

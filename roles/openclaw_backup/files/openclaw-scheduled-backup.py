@@ -40,7 +40,7 @@ def run_module(args):
             json.dump({"ANSIBLE_MODULE_ARGS": args}, fh)
         env = dict(os.environ, PYTHONPATH=RUNTIME)
         res = subprocess.run([sys.executable, os.path.join(RUNTIME, "openclaw_backup.py"), path], env=env,
-                             capture_output=True, text=True, timeout=6 * 3600)
+                             capture_output=True, text=True, timeout=6 * 3600, check=False)
     finally:
         os.unlink(path)
     try:
