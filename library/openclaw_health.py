@@ -123,7 +123,7 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
+    description: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
 notes:
   - Runs on the target with the Python standard library and Ansible's module_utils only.
 """

@@ -79,7 +79,7 @@ attributes:
   platform:
     support: full
     platforms: posix
-    description: Runs on the gateway host; tested on Debian and Ubuntu with systemd.
+    description: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
 """
 
 EXAMPLES = r"""
