@@ -10,48 +10,42 @@ import os
 import pwd
 import shlex
 import threading
-import time
 
+from ansible.module_utils.openclaw_host import ReadinessWindow, gate, parse_show, poll_readiness, systemctl_argv
 from ansible.module_utils.openclaw_probe import fetch_json, wait_for
-from ansible.module_utils.openclaw_service import systemctl_argv
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request
 
 
 class ReadinessPoller(threading.Thread):
-    """Polls /readyz every `interval` seconds; `downtime` is the time /readyz did not answer ready."""
+    """Polls /readyz every `interval` seconds in the background; `finish()` returns the time /readyz did not answer
+    ready (the host library's ReadinessWindow, as the tests' poller on a host measures it)."""
 
     def __init__(self, module, port, host="127.0.0.1", interval=0.1):
         super().__init__(daemon=True)
         self.m, self.url, self.interval = module, f"http://{host}:{port}/readyz", interval
-        self.failed_probes = 0
-        self.probes = 0
-        self.downtime = 0.0
-        self._down_since = None
+        self.window = ReadinessWindow()
         self._stop_event = threading.Event()
 
+    def ready(self):
+        res = fetch_json(self.m, self.url, 0.5)
+        return bool(res["json"] and res["json"].get("ready") is True)
+
+    @property
+    def probes(self):
+        return self.window.probes
+
+    @property
+    def failed_probes(self):
+        return self.window.failed
+
     def run(self):
-        while not self._stop_event.is_set():
-            t = time.monotonic()
-            res = fetch_json(self.m, self.url, 0.5)
-            ready = bool(res["json"] and res["json"].get("ready") is True)
-            self.probes += 1
-            if not ready:
-                self.failed_probes += 1
-                if self._down_since is None:
-                    self._down_since = t
-            elif self._down_since is not None:
-                self.downtime += t - self._down_since
-                self._down_since = None
-            self._stop_event.wait(max(0.0, self.interval - (time.monotonic() - t)))
+        poll_readiness(self.ready, self._stop_event.is_set, self.window, self.interval, wait=self._stop_event.wait)
 
     def finish(self):
         self._stop_event.set()
         self.join(5)
-        if self._down_since is not None:
-            self.downtime += time.monotonic() - self._down_since
-            self._down_since = None
-        return round(self.downtime, 2)
+        return round(self.window.finish().downtime, 2)
 
 
 def token_accepted(port, token, host="127.0.0.1", timeout=5.0):
@@ -98,7 +92,7 @@ class Service:
     def show(self):
         _rc, out = self.systemctl("show", self.unit, "--property=ActiveState,SubState,Result,ExecMainStatus,MainPID",
                                   check=False)
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        return parse_show(out)
 
     def environment(self):
         """The unit's Environment= as a dict (systemd prints it with specifiers expanded, shell-quoted)."""
@@ -107,28 +101,26 @@ class Service:
 
     def journal_tail(self, lines=8):
         argv = ["journalctl", "--no-pager", "-o", "cat", "-n", str(lines)]
-        argv += ["-u", self.unit] if self.scope == "system" else ["--user", f"--machine={self.user}@", "-u", self.unit]
+        argv += ["-u", self.unit] if self.scope == "system" else systemctl_argv(self.scope, self.user)[1:] + ["-u", self.unit]
         rc, out, _err = self.m.run_command(argv)
         return out.strip().splitlines()[-lines:] if rc == 0 else []
 
+    def gave_up(self):
+        """Why waiting for readiness is pointless (the unit failed or stopped with an error: e.g. exit 78, the gateway
+        refused its state), or None."""
+        st = self.show()
+        if st.get("ActiveState") == "failed" or (st.get("ActiveState") == "inactive" and st.get("Result") not in
+                                                 (None, "", "success")):
+            tail = " | ".join(self.journal_tail(4))
+            return (f"{self.unit} failed (result {st.get('Result')}, exit status {st.get('ExecMainStatus')})"
+                    f"{': ' + tail if tail else ''}")
+        return None
+
     def gate(self, timeout, expect_version=None):
-        """Wait for /readyz (and /startupz's version); fail fast when the unit gives up (e.g. exit 78: the gateway
-        refused its state). Raises RuntimeError with the reason."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            summary = wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
-                               expect_version=expect_version)
-            if not summary["problems"]:
-                return summary
-            st = self.show()
-            if st.get("ActiveState") == "failed" or (st.get("ActiveState") == "inactive" and st.get("Result") not in
-                                                     (None, "", "success")):
-                tail = " | ".join(self.journal_tail(4))
-                raise RuntimeError(f"{self.unit} failed (result {st.get('Result')}, exit status "
-                                   f"{st.get('ExecMainStatus')}){': ' + tail if tail else ''}")
-            if time.monotonic() >= deadline:
-                raise RuntimeError(f"not ready within {timeout} s: " + "; ".join(summary["problems"]))
+        """Wait for /readyz (and /startupz's version); fail fast when the unit gives up. Raises RuntimeError with the
+        reason."""
+        return gate(lambda left: wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
+                                          expect_version=expect_version), timeout, self.gave_up)
 
 
 def chown_tree(path, owner, group):

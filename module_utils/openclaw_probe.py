@@ -5,14 +5,20 @@ HTML with status 200, so a probe must parse JSON and never trust the status code
 """
 
 import json
-import socket
-import ssl
 import time
 
-from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.urls import Request
+from ansible.module_utils.openclaw_host import (
+    PROBE_PATHS,
+    as_owner,
+    evaluate,
+    http_json,
+    probe_endpoints,
+    summarize_channels,
+)
 
-PROBE_PATHS = ("/healthz", "/readyz", "/startupz")
+# evaluate and summarize_channels live in the host library; modules and tests import them from here too
+__all__ = ["evaluate", "fetch_json", "probe_gateway", "problems", "wait_for", "summarize_channels", "deep_health",
+           "deep_health_fast", "rpc_health", "tail_file", "probe_argument_spec"]
 
 
 def probe_argument_spec():
@@ -24,51 +30,14 @@ def probe_argument_spec():
     )
 
 
-# Probes go to the gateway's plain-HTTP loopback listener. A TLS context built per request
-# (what Request does when given none) costs ~40 ms of CA loading, 40x the probe itself, so an
-# unused bare context is passed for http:// and a verifying one is built once for https://.
-_CONTEXTS = {}
-
-
-def _context(url):
-    kind = "https" if url.startswith("https://") else "http"
-    if kind not in _CONTEXTS:
-        _CONTEXTS[kind] = ssl.create_default_context() if kind == "https" else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    return _CONTEXTS[kind]
-
-
 def fetch_json(module, url, timeout, method="GET", data=None, headers=None):
     """GET (or `method` with a `data` body) `url`; return a dict with status, json (or None), and error (one clear
     phrase or None).
 
     `module` is accepted for symmetry with fetch_url-style helpers; errors are returned, not raised.
     """
-    status, body = -1, b""
-    try:
-        resp = Request(use_proxy=False, follow_redirects="none", context=_context(url), headers=headers).open(
-            method, url, data=data, timeout=timeout)
-        status, body = resp.status, resp.read()
-    except HTTPError as exc:  # the gateway's 503 while not ready carries its JSON body
-        status = exc.code
-        try:
-            body = exc.read()
-        except Exception:
-            body = b""
-    except (URLError, OSError, ValueError) as exc:
-        msg = str(getattr(exc, "reason", exc))
-        if "timed out" in msg.lower() or isinstance(getattr(exc, "reason", exc), socket.timeout):
-            return dict(status=-1, json=None, error=f"timed out after {timeout:g} s")
-        if "refused" in msg.lower():
-            return dict(status=-1, json=None, error="connection refused")
-        return dict(status=-1, json=None, error=msg)
-    try:
-        data = json.loads(body.decode("utf-8", "replace")) if body else None
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        kind = "HTML" if body.lstrip()[:1] == b"<" else "non-JSON"
-        return dict(status=status, json=None, error=f"answered {kind} with status {status}, not the gateway's JSON")
-    return dict(status=status, json=data, error=None)
+    status, parsed, error = http_json(url, timeout, method=method, data=data, headers=headers)
+    return dict(status=status, json=parsed, error=error)
 
 
 def probe_gateway(module, host, port, timeout):
@@ -77,44 +46,7 @@ def probe_gateway(module, host, port, timeout):
     Returns a dict: live, ready, started, version, uptime_ms, failing (list), errors (dict path->phrase),
     status (dict path->HTTP status), and raw JSON per path.
     """
-    base = f"http://{host}:{port}"
-    raw, errors, status = {}, {}, {}
-    for path in PROBE_PATHS:
-        res = fetch_json(module, base + path, timeout)
-        status[path] = res["status"]
-        raw[path] = res["json"]
-        if res["error"]:
-            errors[path] = res["error"]
-            if res["error"] in ("connection refused",) or res["error"].startswith("timed out"):
-                # the other endpoints will fail the same way; do not wait for each
-                for rest in PROBE_PATHS:
-                    errors.setdefault(rest, res["error"])
-                    status.setdefault(rest, res["status"])
-                    raw.setdefault(rest, None)
-                break
-    return evaluate(raw, errors, status)
-
-
-def evaluate(raw, errors, status):
-    """Turn parsed endpoint answers into the health summary (pure; unit-tested)."""
-    healthz = raw.get("/healthz") or {}
-    readyz = raw.get("/readyz") or {}
-    startupz = raw.get("/startupz") or {}
-    live = healthz.get("ok") is True and healthz.get("status") == "live"
-    ready = readyz.get("ready") is True and status.get("/readyz") == 200
-    started = startupz.get("ok") is True and startupz.get("status") == "started"
-    failing = readyz.get("failing") if isinstance(readyz.get("failing"), list) else []
-    return dict(
-        live=live,
-        ready=ready,
-        started=started,
-        version=startupz.get("version"),
-        uptime_ms=startupz.get("uptimeMs", readyz.get("uptimeMs")),
-        failing=[str(f) for f in failing],
-        errors=dict(errors),
-        status=dict(status),
-        raw=dict(raw),
-    )
+    return probe_endpoints(lambda url: http_json(url, timeout), f"http://{host}:{port}")
 
 
 def problems(summary, expect_version=None):
@@ -169,31 +101,6 @@ def tail_file(path, lines=20, max_bytes=65536):
     except OSError:
         return []
     return data.splitlines()[-lines:]
-
-
-def summarize_channels(health):
-    """Count channels configured/connected in `openclaw health --json` output.
-
-    A channel counts as connected when its record says so (`connected: true`), its probe
-    succeeded (`probe.ok`), or its health state is healthy; configured when `configured` is
-    true (records without the key count as configured, since the gateway lists them).
-    """
-    channels = health.get("channels") if isinstance(health, dict) else None
-    if not isinstance(channels, dict):
-        return dict(configured=0, connected=0, disconnected=[])
-    configured, connected, disconnected = 0, 0, []
-    for name, rec in channels.items():
-        rec = rec if isinstance(rec, dict) else {}
-        if rec.get("configured", True) is False:
-            continue
-        configured += 1
-        probe = rec.get("probe") if isinstance(rec.get("probe"), dict) else {}
-        state = str(rec.get("healthState", "")).lower()
-        if rec.get("connected") is True or probe.get("ok") is True or state in ("healthy", "connected", "ok"):
-            connected += 1
-        else:
-            disconnected.append(name)
-    return dict(configured=configured, connected=connected, disconnected=sorted(disconnected))
 
 
 ADMIN_RPC_PATH = "/api/v1/admin/rpc"
@@ -263,9 +170,8 @@ def deep_health(module, cli, env, run_as=None, timeout_ms=10000):
     owner keeps any file it touches owned correctly. Returns (summary or None, error or None).
     """
     argv = [cli, "health", "--json", "--timeout", str(int(timeout_ms))]
-    if run_as:
-        runuser = module.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-        argv = [runuser, "-u", run_as, "--"] + argv
+    if run_as and run_as != "root":
+        argv = as_owner(argv, run_as, module.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"]))
     rc, out, err = module.run_command(argv, environ_update=env)
     try:
         data = json.loads(out) if out.strip() else None

@@ -6,6 +6,8 @@ them into a collection tree and changes, in the copies only, what a collection r
 
 - module_utils imports: `ansible.module_utils.openclaw_x` -> `ansible_collections.openclaw.ops.plugins.module_utils.openclaw_x`
   (modules and module_utils);
+- documentation fragments: doc_fragments/ becomes plugins/doc_fragments/, and the modules' `extends_documentation_fragment`
+  entries `openclaw.<name>` become `openclaw.ops.openclaw.<name>`;
 - filters in roles and playbooks get their FQCN (`| openclaw.ops.to_plist`): Ansible's `collections:` search list
   applies to modules and roles, not to filters. Modules and roles keep their short names: a collection's playbooks
   and roles search their own collection first (ansible-core's Role._load_role_data and PlaybookExecutor);
@@ -98,6 +100,17 @@ def rewrite_imports(path):
     return n
 
 
+def rewrite_fragments(path):
+    """`- openclaw.<name>` in the module's extends_documentation_fragment list -> the collection's fragment name."""
+    text = path.read_text(encoding="utf-8")
+    block = re.search(r"^extends_documentation_fragment:\n((?:\s+- .*\n)+)", text, re.M)
+    if not block:
+        return 0
+    names, n = re.subn(r"(?m)^(\s+- )openclaw\.(?=\w+$)", rf"\g<1>{FQ}.openclaw.", block.group(1))
+    path.write_text(text[:block.start(1)] + names + text[block.end(1):], encoding="utf-8")
+    return n
+
+
 def rewrite_content(path, filters):
     """Filters to their FQCN and the repository-root paths to the run directory, in one role or playbook file."""
     text = path.read_text(encoding="utf-8")
@@ -120,25 +133,26 @@ def assemble(dest):
     shutil.copy(ROOT / "CHANGELOG.md", dest / "CHANGELOG.md")
 
     # plugins
-    for kind, source in (("modules", "library"), ("module_utils", "module_utils"), ("filter", "filter_plugins")):
+    for kind, source in (("modules", "library"), ("module_utils", "module_utils"), ("filter", "filter_plugins"),
+                         ("doc_fragments", "doc_fragments")):
         (dest / "plugins" / kind).mkdir(parents=True)
         for py in sorted((ROOT / source).glob("*.py")):
             shutil.copy(py, dest / "plugins" / kind / py.name)
     for py in sorted((dest / "plugins" / "modules").glob("*.py")):
         if not rewrite_imports(py):
             raise BuildError(f"{py.name}: imports no openclaw module_utils (expected at least one)")
+        if not rewrite_fragments(py):
+            raise BuildError(f"{py.name}: extends no openclaw documentation fragment (expected at least one)")
     for py in sorted((dest / "plugins" / "module_utils").glob("*.py")):
         rewrite_imports(py)
-    redact = (dest / "plugins" / "module_utils" / "openclaw_redact.py").read_text(encoding="utf-8")
-    if re.search(r"^\s*(from|import)\s+ansible", redact, re.M):
-        raise BuildError("openclaw_redact.py imports ansible: diagnose.yml ships it to hosts without Ansible")
+    for host_only in ("openclaw_host.py", "openclaw_redact.py"):
+        text = (dest / "plugins" / "module_utils" / host_only).read_text(encoding="utf-8")
+        if re.search(r"^\s*(from|import)\s+ansible", text, re.M):
+            raise BuildError(f"{host_only} imports ansible: scripts that run on hosts without Ansible import it")
 
     # roles and playbooks
     shutil.copytree(ROOT / "roles", dest / "roles", ignore=IGNORE)
     shutil.copytree(ROOT / "playbooks", dest / "playbooks", ignore=IGNORE)
-    # before the generic rewrite of "{{ playbook_dir }}/../": the one path that points into the collection itself
-    edit(dest / "playbooks" / "diagnose.yml", "{{ playbook_dir }}/../module_utils/openclaw_redact.py",
-         "{{ playbook_dir | dirname }}/plugins/module_utils/openclaw_redact.py")
     backup = dest / "roles" / "openclaw_backup"
     edit(backup / "vars" / "main.yml", '"{{ _openclaw_backup_project }}/.cache/bundles/',
          f'"{RUN_DIR}/.cache/bundles/')
@@ -171,6 +185,8 @@ def assemble(dest):
     for py in sorted((dest / "plugins").rglob("*.py")):
         if re.search(r"\bansible\.module_utils\.openclaw_", py.read_text(encoding="utf-8")):
             leftovers.append(f"{py.relative_to(dest)}: ansible.module_utils.openclaw_")
+        if re.search(r"(?m)^\s+- openclaw\.(?!ops\.)", py.read_text(encoding="utf-8")):
+            leftovers.append(f"{py.relative_to(dest)}: documentation fragment openclaw.<name>")
     if leftovers:
         raise BuildError("still pointing at the repository layout:\n  " + "\n  ".join(leftovers))
 

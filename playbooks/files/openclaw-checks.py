@@ -12,10 +12,19 @@ import glob
 import gzip
 import json
 import os
-import subprocess
 import time
-import urllib.error
-import urllib.request
+
+# module_utils/openclaw_host.py, shipped beside this script by check.yml (on PYTHONPATH)
+from openclaw_host import (
+    gateway_env,
+    http_json,
+    parse_json,
+    run,
+    run_gateway_cli,
+    summarize_channels,
+    unit_show,
+    unit_usage,
+)
 
 LEVELS = {"ERROR", "FATAL"}
 
@@ -31,61 +40,22 @@ class Ctx:
     def cli(self, *args, timeout=90):
         """Run the installed openclaw CLI as the service owner; (rc, parsed JSON or None, text)."""
         c = self.cfg
-        argv = [c["cli"], *args]
-        if c.get("run_as"):
-            argv = ["runuser", "-u", c["run_as"], "--"] + argv
-        env = dict(os.environ, PATH=c["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
-                   OPENCLAW_CONFIG_PATH=c["config_path"], OPENCLAW_STATE_DIR=c["state_dir"])
-        try:
-            res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=timeout, cwd="/", check=False)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return -1, None, str(exc)
-        try:
-            data = json.loads(res.stdout)
-        except ValueError:
-            data = None
-        return res.returncode, data, (res.stdout + res.stderr).strip()
+        rc, out, err = run_gateway_cli(c["cli"], args, owner=c.get("run_as"), timeout=timeout,
+                                       env=gateway_env(c["node_bin_dir"], c["config_path"], c["state_dir"]))
+        return rc, parse_json(out), (out + err).strip()
 
 
 def get_json(url):
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        try:
-            return e.code, json.loads(e.read())
-        except ValueError:
-            return e.code, None
-    except (OSError, ValueError):
-        return -1, None
+    status, data, _err = http_json(url, 5)
+    return status, data
 
 
 def unit_state(cfg):
-    argv = ["systemctl"]
-    if cfg["scope"] == "user":
-        argv += ["--user", f"--machine={cfg['user']}@"]
-    out = subprocess.run(argv + ["show", cfg["unit"], "--property=ActiveState,ControlGroup,NRestarts"],
-                         capture_output=True, text=True, check=False).stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return unit_show(cfg["unit"], ("ActiveState", "ControlGroup", "NRestarts"), cfg["scope"], cfg["user"])
 
 
-def memory_bytes(control_group):
-    total = 0
-    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
-        pids = set()
-        for d, _s, files in os.walk(os.path.join(root, control_group.lstrip("/"))):
-            if "cgroup.procs" in files:
-                with open(os.path.join(d, "cgroup.procs")) as fh:
-                    pids.update(int(x) for x in fh.read().split())
-        if pids:
-            for pid in pids:
-                try:
-                    with open(f"/proc/{pid}/status") as fh:
-                        total += next(int(x.split()[1]) * 1024 for x in fh if x.startswith("VmRSS:"))
-                except (OSError, StopIteration):
-                    pass
-            return total
-    return 0
+def memory_bytes(props):
+    return unit_usage(props.get("ControlGroup", ""))["memory_bytes"]
 
 
 def log_records(log_file):
@@ -139,12 +109,10 @@ def daily(ctx):
     rc, data, text = ctx.cli("health", "--json", "--timeout", "10000", timeout=40)
     chans = None
     if data and data.get("ok") is True and isinstance(data.get("channels"), dict):
-        chans = {k: v for k, v in data["channels"].items() if not (isinstance(v, dict) and v.get("configured") is False)}
-        down = [k for k, v in chans.items() if not (isinstance(v, dict) and (
-            v.get("connected") is True or (v.get("probe") or {}).get("ok") is True
-            or str(v.get("healthState", "")).lower() in ("healthy", "connected", "ok")))]
+        chans = summarize_channels(data)
+        down = chans["disconnected"]
         ctx.add("all configured channels connected", "FAIL" if down else "PASS",
-                f"{len(chans) - len(down)}/{len(chans)} connected" + (f"; down: {', '.join(sorted(down))}" if down else ""))
+                f"{chans['connected']}/{chans['configured']} connected" + (f"; down: {', '.join(down)}" if down else ""))
     else:
         ctx.add("all configured channels connected", "WARN", f"deep check failed (rc={rc}): {text[-200:]}")
 
@@ -153,7 +121,7 @@ def daily(ctx):
     status = "PASS" if errors == 0 else ("WARN" if errors <= cfg["error_log_fail_threshold"] else "FAIL")
     ctx.add("no severe errors in the last 24 h", status, f"{errors} ERROR/FATAL lines since {since}Z")
 
-    if chans == {}:
+    if chans is not None and chans["configured"] == 0:
         # `openclaw pairing list` errors (into the shared gateway log) when no DM channel exists
         ctx.add("pending pairing requests handled", "PASS", "no channels configured: nothing to pair")
     else:
@@ -165,7 +133,7 @@ def daily(ctx):
         else:
             ctx.add("pending pairing requests handled", "WARN", f"`openclaw pairing list --json` failed: {text[-200:]}")
 
-    mem = memory_bytes(props.get("ControlGroup", "")) if props.get("ControlGroup") else 0
+    mem = memory_bytes(props)
     mb = mem / 1048576
     status = "PASS" if mem < cfg["memory_warn_bytes"] else ("WARN" if mem < cfg["memory_fail_bytes"] else "FAIL")
     if mem == 0:
@@ -176,9 +144,18 @@ def daily(ctx):
 
 # --- weekly --------------------------------------------------------------------
 def weekly(ctx):
-    cfg = ctx.cfg
-    props = unit_state(cfg)
-    mem = memory_bytes(props.get("ControlGroup", "")) if props.get("ControlGroup") else 0
+    mem = resource_trend(ctx)
+    error_trend(ctx)
+    backup_integrity(ctx)
+    dependencies(ctx)
+    configuration_audit(ctx)
+    save_state(ctx.cfg, "weekly.json", {"at": iso(time.time()), "memory_bytes": mem})
+
+
+def resource_trend(ctx):
+    """Memory over all unit processes against last week's baseline; returns this week's."""
+    props = unit_state(ctx.cfg)
+    mem = memory_bytes(props)
     prev = load_state(ctx.cfg, "weekly.json")
     if prev and prev.get("memory_bytes"):
         growth = (mem - prev["memory_bytes"]) / prev["memory_bytes"]
@@ -187,65 +164,72 @@ def weekly(ctx):
                 f"restarts {props.get('NRestarts', '?')}")
     else:
         ctx.add("resource usage trend", "WARN", f"first run: baseline {mem // 1048576} MB recorded, trend from next week")
+    return mem
 
+
+def error_trend(ctx):
     per_day = {}
     since = iso(time.time() - 7 * 86400)
-    for d, lv in log_records(cfg["log_file"]):
+    for d, lv in log_records(ctx.cfg["log_file"]):
         if d >= since and lv in LEVELS:
             per_day[d[:10]] = per_day.get(d[:10], 0) + 1
     days = [per_day.get(iso(time.time() - i * 86400)[:10], 0) for i in range(6, -1, -1)]
     rising = days[-1] > 0 and days[-1] > 2 * max(1, sum(days[:-1]) / 6)
     ctx.add("error log statistics and trend", "WARN" if rising else "PASS", f"ERROR/FATAL per day, oldest first: {days}")
 
-    # verified before this script by the playbook with the restore's own verifier (newest archive of every set)
+
+def backup_integrity(ctx):
+    """Verified before this script by the playbook with the restore's own verifier (newest archive of every set)."""
+    cfg = ctx.cfg
     verified = cfg.get("backup_verified") or []
     encrypted = glob.glob(os.path.join(cfg["backup_dir"], "*.age"))
     if not verified:
         ctx.add("backup integrity", "WARN", f"no backup archives in {cfg['backup_dir']}"
                 + (f" (only {len(encrypted)} encrypted ones, verified where the key is)" if encrypted else ""))
-    else:
-        bad = [v for v in verified if not v.get("ok")]
-        names = ", ".join(os.path.basename(v["archive"]) for v in verified)
-        ctx.add("backup integrity", "FAIL" if bad else "PASS",
-                "; ".join(f"{os.path.basename(v['archive'])}: {v.get('detail', '')[:200]}" for v in bad)
-                if bad else f"newest archive of each set verified (paths, sha256, SQLite integrity): {names}")
+        return
+    bad = [v for v in verified if not v.get("ok")]
+    names = ", ".join(os.path.basename(v["archive"]) for v in verified)
+    ctx.add("backup integrity", "FAIL" if bad else "PASS",
+            "; ".join(f"{os.path.basename(v['archive'])}: {v.get('detail', '')[:200]}" for v in bad)
+            if bad else f"newest archive of each set verified (paths, sha256, SQLite integrity): {names}")
 
+
+def dependencies(ctx):
+    """`npm audit` of the installed package and its version against the registry's latest."""
+    cfg = ctx.cfg
     pkg_dir = os.path.realpath(os.path.join(os.path.dirname(cfg["cli"]), "..", ".."))
     npm = os.path.join(cfg["node_bin_dir"], "npm")
     npm_env = dict(os.environ, PATH=cfg["node_bin_dir"] + ":/usr/bin:/bin", NODE_EXTRA_CA_CERTS=cfg.get("ca_bundle", ""))
+    _rc, out, err = run([npm, "audit", "--omit=dev", "--json", "--prefix", pkg_dir], timeout=180, env=npm_env)
+    report = parse_json(out)
     try:
-        res = subprocess.run([npm, "audit", "--omit=dev", "--json", "--prefix", pkg_dir], capture_output=True, text=True,
-                             timeout=180, env=npm_env, check=False)
-        report = json.loads(res.stdout)
         vul = report["metadata"]["vulnerabilities"]
         crit, high = vul.get("critical", 0), vul.get("high", 0)
         ctx.add("dependency security scan", "FAIL" if crit else ("WARN" if high else "PASS"),
                 "npm audit: " + ", ".join(f"{k}={v}" for k, v in sorted(vul.items())))
-    except (OSError, subprocess.TimeoutExpired, ValueError, KeyError, TypeError) as exc:
-        reason = (report.get("message") if isinstance(locals().get("report"), dict) else None) or repr(exc)
+    except (KeyError, TypeError, AttributeError) as exc:
+        reason = (report.get("message") if isinstance(report, dict) else None) or err.strip() or repr(exc)
         ctx.add("dependency security scan", "WARN", f"npm audit gave no report: {str(reason)[:200]}")
 
     installed = os.path.basename(pkg_dir)
-    try:
-        res = subprocess.run([npm, "view", "openclaw", "version", "--registry", cfg.get("registry", "https://registry.npmjs.org/")],
-                             capture_output=True, text=True, timeout=60, env=npm_env, check=False)
-        latest = res.stdout.strip()
-        if res.returncode != 0 or not latest:
-            raise ValueError(res.stderr.strip()[-200:])
-        ctx.add("version drift", "PASS" if latest == installed else "WARN",
-                f"installed {installed}, registry latest {latest}")
-    except (OSError, subprocess.TimeoutExpired, ValueError) as exc:
-        ctx.add("version drift", "WARN", f"registry not reachable: {exc}")
+    rc, out, err = run([npm, "view", "openclaw", "version", "--registry",
+                        cfg.get("registry", "https://registry.npmjs.org/")], timeout=60, env=npm_env)
+    latest = out.strip()
+    if rc != 0 or not latest:
+        ctx.add("version drift", "WARN", f"registry not reachable: {err.strip()[-200:]}")
+    else:
+        ctx.add("version drift", "PASS" if latest == installed else "WARN", f"installed {installed}, registry latest {latest}")
 
-    rc, data, text = ctx.cli("config", "validate", "--json", timeout=60)
+
+def configuration_audit(ctx):
+    _rc, data, _text = ctx.cli("config", "validate", "--json", timeout=60)
     valid = bool(data and data.get("valid"))
-    rc2, lint, text2 = ctx.cli("doctor", "--lint", "--json", timeout=120)
+    _rc, lint, _text = ctx.cli("doctor", "--lint", "--json", timeout=120)
     findings = (lint or {}).get("findings", []) if isinstance(lint, dict) else []
     errors = [f for f in findings if f.get("severity") in ("error", "critical")]
     status = "FAIL" if not valid or errors else ("WARN" if findings else "PASS")
     ctx.add("configuration audit", status, f"config valid={valid}; doctor --lint findings={len(findings)} "
             f"({', '.join(sorted({f.get('checkId', '?') for f in findings}))[:300]})")
-    save_state(ctx.cfg, "weekly.json", {"at": iso(time.time()), "memory_bytes": mem})
 
 
 # --- monthly -------------------------------------------------------------------

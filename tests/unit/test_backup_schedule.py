@@ -5,6 +5,7 @@ And the runner's retention, which runs on the host without Ansible."""
 import importlib.util
 import os
 import plistlib
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +43,9 @@ def test_launchd_schedule_follows_the_variables():
 
 
 def load_runner():
+    # on the host the runner imports the host library from its runtime bundle; here from the checkout
+    if str(ROOT / "module_utils") not in sys.path:
+        sys.path.append(str(ROOT / "module_utils"))
     spec = importlib.util.spec_from_file_location("runner", ROLE / "files" / "openclaw-scheduled-backup.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)

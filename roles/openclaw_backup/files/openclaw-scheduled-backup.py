@@ -3,13 +3,13 @@
 
 Runs the very same openclaw_backup module that backup.yml runs, from a bundle the role installs (the module, its
 module_utils and Ansible's own module_utils: what Ansible itself ships to a host for every task), once per backup set,
-then applies each set's retention (the newest archive of a set always stays). Exit status 1 if any set failed, so the
-unit shows failed and the metrics' backup-success marker stays old (OpenClawBackupStale fires).
+then applies each set's retention (the newest archive of a set always stays): the host library's rule, which backup.yml's
+filter applies too (module_utils/openclaw_host.py, from the same bundle). Exit status 1 if any set failed, so the unit
+shows failed and the metrics' backup-success marker stays old (OpenClawBackupStale fires).
 
 Usage: openclaw-scheduled-backup.py /etc/openclaw-ops/backup.json
 """
 
-import glob
 import json
 import os
 import subprocess
@@ -19,6 +19,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RUNTIME = os.path.join(HERE, "runtime")
+# the module_utils the bundle holds, in the repository's layout or the collection's: appended, so only what is not
+# found elsewhere (openclaw_host) comes from there
+sys.path += [d for d in (os.path.join(RUNTIME, "ansible", "module_utils"),
+                         os.path.join(RUNTIME, "ansible_collections", "openclaw", "ops", "plugins", "module_utils"))
+             if os.path.isfile(os.path.join(d, "openclaw_host.py"))]
+from openclaw_host import prune_archives  # noqa: E402
 
 
 def log(msg):
@@ -50,14 +56,8 @@ def run_module(args):
 
 
 def prune(dest_dir, name, keep_days, now):
-    files = sorted(glob.glob(os.path.join(dest_dir, f"openclaw-{name}-*.tar.gz")) +
-                   glob.glob(os.path.join(dest_dir, f"openclaw-{name}-*.tar.gz.age")), key=os.path.getmtime)
-    removed = []
-    for path in files[:-1]:  # the newest stays, however old
-        if os.path.getmtime(path) < now - keep_days * 86400:
-            os.unlink(path)
-            removed.append(os.path.basename(path))
-    return removed
+    """Remove the archives of set `name` past retention (the newest stays, however old); their file names."""
+    return prune_archives(dest_dir, name, keep_days, now)
 
 
 def main(config_path):

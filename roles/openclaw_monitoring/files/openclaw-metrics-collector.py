@@ -3,9 +3,10 @@
 
 The gateway exports no Prometheus metrics, so this produces them from its probe endpoints,
 its unit's cgroup, the authenticated `openclaw health --json` (channels), and the markers
-that the backup and token features write. Stdlib only; shipped by the openclaw_monitoring
-role and run by a systemd timer. The textfile is written to a temporary name in the same
-directory and renamed, so node_exporter never reads a half-written file.
+that the backup and token features write. Stdlib only, plus the host library openclaw_host.py
+(module_utils/, stdlib only too) that the openclaw_monitoring role installs beside it; run by a
+systemd timer. The textfile is written to a temporary name in the same directory and renamed,
+so node_exporter never reads a half-written file.
 
 Usage: openclaw-metrics-collector.py [--config /etc/openclaw-ops/collector.json] [--stdout]
 """
@@ -13,12 +14,22 @@ Usage: openclaw-metrics-collector.py [--config /etc/openclaw-ops/collector.json]
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
+# module_utils/openclaw_host.py, installed beside this script
+from openclaw_host import (  # noqa: E402
+    gateway_env,
+    http_json,
+    parse_json,
+    probe_endpoints,
+    run_gateway_cli,
+    summarize_channels,
+    unit_show,
+    unit_usage,
+)
 
 DEFAULTS = {
     "port": 18789,
@@ -37,94 +48,16 @@ DEFAULTS = {
 }
 
 
-def get_json(url, timeout=3.0):
-    """(status, dict or None); HTML answers (unknown paths) give None."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            status, body = resp.status, resp.read()
-    except urllib.error.HTTPError as exc:
-        status, body = exc.code, exc.read()
-    except (OSError, urllib.error.URLError):
-        return -1, None
-    try:
-        data = json.loads(body)
-    except ValueError:
-        return status, None
-    return status, data if isinstance(data, dict) else None
-
-
-def systemctl_show(cfg):
-    argv = ["systemctl"]
-    if cfg["scope"] == "user":
-        argv += ["--user", f"--machine={cfg['user']}@"]
-    argv += ["show", cfg["unit"], "--property=MainPID,NRestarts,ControlGroup,ActiveState"]
-    try:
-        out = subprocess.run(argv, capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return {}
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def cgroup_pids(control_group):
-    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified"):
-        pids = set()
-        for dirpath, _dirs, files in os.walk(os.path.join(root, control_group.lstrip("/"))):
-            if "cgroup.procs" in files:
-                try:
-                    with open(os.path.join(dirpath, "cgroup.procs")) as fh:
-                        pids.update(int(x) for x in fh.read().split())
-                except OSError:
-                    pass
-        if pids:
-            return sorted(pids)
-    return []
-
-
-def process_stats(pids):
-    ticks = os.sysconf("SC_CLK_TCK")
-    rss, cpu = 0, 0.0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/status") as fh:
-                rss += next(int(x.split()[1]) * 1024 for x in fh if x.startswith("VmRSS:"))
-            with open(f"/proc/{pid}/stat") as fh:
-                rest = fh.read().rsplit(")", 1)[1].split()
-                cpu += (int(rest[11]) + int(rest[12])) / ticks
-        except (OSError, StopIteration, IndexError, ValueError):
-            continue
-    return rss, cpu
-
-
 def channels(cfg):
     """(configured, connected) from the authenticated deep check, or None when unavailable."""
-    argv = [cfg["cli"], "health", "--json", "--timeout", str(int(cfg["deep_timeout"]) * 1000)]
-    if cfg["run_as"]:
-        argv = ["runuser", "-u", cfg["run_as"], "--"] + argv
-    env = dict(os.environ)
-    if cfg["node_bin_dir"]:
-        env["PATH"] = cfg["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
-    for key, var in (("config_path", "OPENCLAW_CONFIG_PATH"), ("state_dir", "OPENCLAW_STATE_DIR")):
-        if cfg[key]:
-            env[var] = cfg[key]
-    try:
-        res = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=int(cfg["deep_timeout"]) + 20,
-                             cwd="/")
-        data = json.loads(res.stdout)
-    except (OSError, subprocess.TimeoutExpired, ValueError):
+    rc, out, _err = run_gateway_cli(cfg["cli"], ["health", "--json", "--timeout", str(int(cfg["deep_timeout"]) * 1000)],
+                                    owner=cfg["run_as"], timeout=int(cfg["deep_timeout"]) + 20,
+                                    env=gateway_env(cfg["node_bin_dir"], cfg["config_path"], cfg["state_dir"]))
+    data = parse_json(out)
+    if rc == 124 or not isinstance(data, dict) or data.get("ok") is not True or not isinstance(data.get("channels"), dict):
         return None
-    if not isinstance(data, dict) or data.get("ok") is not True or not isinstance(data.get("channels"), dict):
-        return None
-    configured = connected = 0
-    for rec in data["channels"].values():
-        rec = rec if isinstance(rec, dict) else {}
-        if rec.get("configured", True) is False:
-            continue
-        configured += 1
-        probe = rec.get("probe") if isinstance(rec.get("probe"), dict) else {}
-        if rec.get("connected") is True or probe.get("ok") is True or \
-                str(rec.get("healthState", "")).lower() in ("healthy", "connected", "ok"):
-            connected += 1
-    return configured, connected
+    counts = summarize_channels(data)
+    return counts["configured"], counts["connected"]
 
 
 def marker(cfg, name):
@@ -146,12 +79,8 @@ def collect(cfg):
     started = time.monotonic()
     base = f"http://127.0.0.1:{int(cfg['port'])}"
     m = []  # (name, help, type, labels, value)
-    _s, healthz = get_json(base + "/healthz")
-    rstatus, readyz = get_json(base + "/readyz")
-    _s, startupz = get_json(base + "/startupz")
-    up = bool(healthz and healthz.get("ok") is True)
-    ready = bool(readyz and readyz.get("ready") is True and rstatus == 200)
-    failing = readyz.get("failing", []) if readyz and isinstance(readyz.get("failing"), list) else []
+    probe = probe_endpoints(lambda url: http_json(url, 3.0), base)
+    up, ready, failing, startupz = probe["live"], probe["ready"], probe["failing"], probe["raw"]["/startupz"]
     m.append(("openclaw_up", "1 when /healthz reports the gateway live.", "gauge", {}, int(up)))
     m.append(("openclaw_ready", "1 when /readyz reports ready.", "gauge", {}, int(ready)))
     m.append(("openclaw_failing_checks", "Readiness checks /readyz reports failing.", "gauge", {}, len(failing)))
@@ -159,17 +88,17 @@ def collect(cfg):
         m.append(("openclaw_build_info", "Running gateway version.", "gauge", {"version": startupz["version"]}, 1))
     if startupz and isinstance(startupz.get("uptimeMs"), (int, float)):
         m.append(("openclaw_uptime_seconds", "Gateway uptime.", "gauge", {}, round(startupz["uptimeMs"] / 1000, 3)))
-    props = systemctl_show(cfg)
+    props = unit_show(cfg["unit"], ("MainPID", "NRestarts", "ControlGroup", "ActiveState"), cfg["scope"], cfg["user"])
     if props:
         m.append(("openclaw_restarts_total", "Automatic restarts of the unit (NRestarts).", "counter", {},
                   int(props.get("NRestarts") or 0)))
-        pids = cgroup_pids(props.get("ControlGroup", "")) if props.get("ControlGroup") else []
-        if pids:
-            rss, cpu = process_stats(pids)
-            m.append(("openclaw_memory_bytes", "Resident memory of all the unit's processes.", "gauge", {}, rss))
+        usage = unit_usage(props.get("ControlGroup", ""))
+        if usage["processes"]:
+            m.append(("openclaw_memory_bytes", "Resident memory of all the unit's processes.", "gauge", {},
+                      usage["memory_bytes"]))
             m.append(("openclaw_cpu_seconds_total", "CPU time of the unit's live processes.", "counter", {},
-                      round(cpu, 2)))
-            m.append(("openclaw_processes", "Processes in the unit's cgroup.", "gauge", {}, len(pids)))
+                      usage["cpu_seconds"]))
+            m.append(("openclaw_processes", "Processes in the unit's cgroup.", "gauge", {}, usage["processes"]))
     if cfg["deep"] and up:
         ch = channels(cfg)
         m.append(("openclaw_deep_check_ok", "1 when `openclaw health --json` answered.", "gauge", {}, int(ch is not None)))
