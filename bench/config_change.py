@@ -31,7 +31,7 @@ def main():
     rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
-    poller = (ROOT / "scripts" / "readiness-poller.py").read_text()
+    poller = (ROOT / "module_utils" / "openclaw_host.py").read_text() + (ROOT / "scripts" / "readiness-poller.py").read_text()
     rows = {}
     with tempfile.TemporaryDirectory() as tmp, PodmanHost(prefix="openclaw-bench-cfg", primed="2026.9.6") as host:
         inv = host.inventory(Path(tmp), openclaw_gateway_token=TOKEN)

@@ -34,7 +34,7 @@ HOST = "openclaw-bench-upgrade"
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0",
            PATH=f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}")
 
-POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
+POLLER = (ROOT / "module_utils" / "openclaw_host.py").read_text() + (ROOT / "scripts" / "readiness-poller.py").read_text()
 
 
 def sh(script, check=True):

@@ -150,7 +150,8 @@ def check_host_command(host, scope):
     assert root_owned == "", f"root-owned files in the state dir after the host commands:\n{root_owned}"
 
 
-POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
+# the host library, then the poller that measures with it (scripts/readiness-poller.py)
+POLLER = (ROOT / "module_utils" / "openclaw_host.py").read_text() + (ROOT / "scripts" / "readiness-poller.py").read_text()
 
 
 def check_reload_or_restart(host, inv, scope):

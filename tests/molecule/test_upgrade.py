@@ -198,7 +198,8 @@ def test_upgrade_rollback_and_token_rotation(fleet, env, logs):
     check_token_rotation(HOSTS[2], env, logs, inv, fleet["openclaw_gateway_token"])
 
 
-POLLER = (ROOT / "scripts" / "readiness-poller.py").read_text()
+# the host library, then the poller that measures with it (scripts/readiness-poller.py)
+POLLER = (ROOT / "module_utils" / "openclaw_host.py").read_text() + (ROOT / "scripts" / "readiness-poller.py").read_text()
 
 
 AUTH_PROBE = r"""
