@@ -28,14 +28,12 @@ options:
 attributes:
   check_mode:
     support: full
-    description: Reads names and file metadata only, the same in check mode.
+    details: Reads names and file metadata only, the same in check mode.
   diff_mode:
     support: none
-    description: Lists archives and changes nothing, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
+    details: Lists archives and changes nothing, so there is no diff.
+extends_documentation_fragment:
+  - openclaw.attributes
 """
 
 EXAMPLES = r"""
@@ -116,13 +114,13 @@ def main():
         supports_check_mode=True,
     )
     directory = module.params["dir"]
-    if not os.path.isdir(directory):
-        module.exit_json(changed=False, archives=[], dir=directory, dir_exists=False)
+    result = dict(changed=False, archives=[], dir=directory, dir_exists=os.path.isdir(directory))
     try:
-        archives = list_archives(directory, module.params["sets"], socket.gethostname())
+        if result["dir_exists"]:
+            result["archives"] = list_archives(directory, module.params["sets"], socket.gethostname())
     except OSError as exc:
-        module.fail_json(msg=f"Cannot list {directory}: {exc}.")
-    module.exit_json(changed=False, archives=archives, dir=directory, dir_exists=True)
+        module.fail_json(msg=f"Cannot list {directory}: {exc}.", **result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

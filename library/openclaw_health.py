@@ -19,10 +19,6 @@ options:
     description: Address the gateway listens on.
     type: str
     default: 127.0.0.1
-  port:
-    description: Gateway port.
-    type: int
-    default: 18789
   timeout:
     description: Seconds per HTTP request.
     type: float
@@ -63,25 +59,9 @@ options:
       - A configured channel that is not connected makes the gateway unhealthy.
     type: bool
     default: false
-  cli:
-    description: Path of the installed C(openclaw) CLI (for O(deep)).
-    type: path
-    default: /opt/openclaw/current/node_modules/.bin/openclaw
-  node_bin_dir:
-    description: Directory with the C(node) binary the CLI runs on (for O(deep)).
-    type: path
-  config_path:
-    description: The gateway's C(openclaw.json) (OPENCLAW_CONFIG_PATH, for O(deep)).
-    type: path
-  state_dir:
-    description: The gateway's state directory (OPENCLAW_STATE_DIR, for O(deep)).
-    type: path
   run_as:
     description: Run the deep check as this user (the service owner), so nothing it touches becomes root-owned.
     type: str
-  token_file:
-    description: The gateway's token file, read on the host for the deep check's health RPC (for O(deep)).
-    type: path
   deep_timeout:
     description: Seconds the deep check may take (the CLI otherwise hangs 60 s on a down gateway).
     type: int
@@ -89,16 +69,6 @@ options:
   unit:
     description: systemd unit whose processes are measured (resident memory and CPU of every process in its cgroup).
       Empty to skip.
-    type: str
-    default: openclaw-gateway.service
-  scope:
-    description: Whether O(unit) is a system unit or a user unit of O(user).
-    type: str
-    choices: [system, user]
-    default: system
-  user:
-    description: Login user owning the user unit when O(scope=user).
-    type: str
   container:
     description:
       - Container of a compose deployment whose processes are measured instead of O(unit) (the engine's init PID
@@ -116,14 +86,17 @@ options:
 attributes:
   check_mode:
     support: full
-    description: The module only reads; it behaves the same in check mode.
+    details: The module only reads; it behaves the same in check mode.
   diff_mode:
     support: none
-    description: Changes nothing, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
+    details: Changes nothing, so there is no diff.
+extends_documentation_fragment:
+  - openclaw.attributes
+  - openclaw.service
+  - openclaw.port
+  - openclaw.cli
+  - openclaw.state_dir
+  - openclaw.token_file
 notes:
   - Runs on the target with the Python standard library and Ansible's module_utils only.
 """
@@ -272,43 +245,8 @@ log_tail:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.openclaw_probe import deep_health_fast, probe_argument_spec, tail_file, wait_for
-from ansible.module_utils.openclaw_service import (
-    cgroup_pids,
-    container_properties,
-    container_startupz,
-    process_stats,
-    process_tree,
-    unit_properties,
-)
-
-
-def unit_stats(module, unit, scope, user):
-    props = unit_properties(module, unit, scope, user)
-    stats = dict(main_pid=int(props.get("MainPID") or 0), restarts=int(props.get("NRestarts") or 0),
-                 active_state=props.get("ActiveState", "unknown"))
-    stats.update(process_stats(cgroup_pids(props.get("ControlGroup", ""))))
-    return stats
-
-
-def container_stats(module, engine, container):
-    props = container_properties(module, engine, container)
-    pid = props.get("pid", 0) if props.get("status") == "running" else 0
-    stats = dict(main_pid=pid, restarts=props.get("restarts", 0), active_state=props.get("status", "absent"))
-    stats.update(process_stats(process_tree(pid)))
-    return stats
-
-
-def run_deep(module, p):
-    env = {}
-    if p["node_bin_dir"]:
-        env["PATH"] = p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
-    if p["config_path"]:
-        env["OPENCLAW_CONFIG_PATH"] = p["config_path"]
-    if p["state_dir"]:
-        env["OPENCLAW_STATE_DIR"] = p["state_dir"]
-    return deep_health_fast(module, p["cli"], env, run_as=p["run_as"], timeout_ms=p["deep_timeout"] * 1000,
-                            port=p["port"], token_file=p["token_file"], host=p["host"])
+from ansible.module_utils.openclaw_health_check import check_health
+from ansible.module_utils.openclaw_probe import probe_argument_spec
 
 
 def main():
@@ -336,46 +274,10 @@ def main():
         engine=dict(type="str", choices=["podman", "docker"], default="podman"),
     )
     module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("scope", "user", ["user"])])
-    p = module.params
-    summary = wait_for(
-        module, p["host"], p["port"], p["timeout"],
-        wait_timeout=p["wait_timeout"] if p["wait"] else 0,
-        interval=p["interval"], expect_version=p["expect_version"],
-    )
-    summary.pop("raw", None)
-    summary.pop("errors", None)
-    if p["container"]:
-        summary.update(container_stats(module, p["engine"], p["container"]))
-        if summary["live"] and summary.get("version") is None and summary["active_state"] == "running":
-            inside = container_startupz(module, p["engine"], p["container"], p["port"], p["timeout"])
-            summary["version"] = inside.get("version")
-            summary["uptime_ms"] = inside.get("uptimeMs", summary.get("uptime_ms"))
-            if p["expect_version"] and summary["version"] != p["expect_version"]:
-                summary["problems"].append(f"version {summary['version'] or 'unknown'} running in container "
-                                           f"{p['container']}, {p['expect_version']} expected")
-        if summary["problems"] and summary["active_state"] not in ("running", "unknown"):
-            summary["problems"].insert(0, f"container {p['container']} is {summary['active_state']}")
-    elif p["unit"]:
-        summary.update(unit_stats(module, p["unit"], p["scope"], p["user"]))
-        if summary["problems"] and summary["active_state"] not in ("active", "unknown"):
-            summary["problems"].insert(0, f"unit {p['unit']} is {summary['active_state']}")
-    if p["deep"] and not summary["problems"]:
-        deep, error = run_deep(module, p)
-        if error:
-            summary["problems"].append(error)
-        else:
-            summary.update(deep)
-            if deep["channels_disconnected"]:
-                summary["problems"].append("channels not connected: " + ", ".join(deep["channels_disconnected"]))
-    result = dict(changed=False, healthy=not summary["problems"], **summary)
-    if result["healthy"]:
+    result = check_health(module)
+    if result["healthy"] or not module.params["fail_on_unhealthy"]:
         module.exit_json(**result)
-    result["log_tail"] = tail_file(p["log_file"], p["log_lines"])
-    waited = f" after {summary['elapsed']:g} s" if p["wait"] else ""
-    msg = f"OpenClaw gateway on {p['host']}:{p['port']} is unhealthy{waited}: {'; '.join(summary['problems'])}."
-    if p["fail_on_unhealthy"]:
-        module.fail_json(msg=msg, **result)
-    module.exit_json(msg=msg, **result)
+    module.fail_json(**result)
 
 
 if __name__ == "__main__":

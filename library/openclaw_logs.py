@@ -34,20 +34,16 @@ options:
   since:
     description: Only lines whose C(_meta.date) is at or after this ISO time, e.g. C(2026-11-26T06:00).
     type: str
-  token_file:
-    description: The gateway token's file on the host; its value is masked wherever it appears. Empty to skip.
-    type: path
 attributes:
   check_mode:
     support: full
-    description: Reads the log and the token file only, the same in check mode.
+    details: Reads the log and the token file only, the same in check mode.
   diff_mode:
     support: none
-    description: Reads only, so there is no diff.
-  platform:
-    support: full
-    platforms: posix
-    description: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
+    details: Reads only, so there is no diff.
+extends_documentation_fragment:
+  - openclaw.attributes
+  - openclaw.token_file
 """
 
 EXAMPLES = r"""
@@ -80,55 +76,9 @@ files:
   sample: [/var/log/openclaw/openclaw.log-20261125.gz, /var/log/openclaw/openclaw.log]
 """
 
-import glob
-import gzip
-import json
-import os
-import re
-
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.openclaw_redact import read_secrets, redact_line
-
-LEVELS = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"]
-
-
-def log_files(path):
-    """The files that exist: rotated ones first (dateext names sort by time), then the live file."""
-    return [f for f in sorted(glob.glob(path + "-*")) + [path] if os.path.isfile(f)]
-
-
-def records(files):
-    for f in files:
-        opener = gzip.open if f.endswith(".gz") else open
-        try:
-            with opener(f, "rt", errors="replace") as fh:
-                for line in fh:
-                    yield line.rstrip("\n")
-        except OSError:
-            continue
-
-
-def select(lines, count, level=None, pattern=None, since=None):
-    """The last `count` lines that pass the level floor, the pattern and the time (lines that are not JSON have no
-    level, counted as INFO, and no time, so `since` drops them)."""
-    rx = re.compile(pattern) if pattern else None
-    floor = LEVELS.index(level.upper()) if level else 0
-    out = []
-    for line in lines:
-        meta = {}
-        try:
-            meta = json.loads(line).get("_meta", {})
-        except (ValueError, AttributeError):
-            pass
-        if since and str(meta.get("date", "")) < since:
-            continue
-        name = str(meta.get("logLevelName", "INFO")).upper()
-        if floor and (LEVELS.index(name) if name in LEVELS else 0) < floor:
-            continue
-        if rx and not rx.search(line):
-            continue
-        out.append(line)
-    return out[-count:] if count > 0 else []
+from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_log_reader import read_logs
 
 
 def main():
@@ -143,16 +93,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    p = module.params
     try:
-        re.compile(p["pattern"] or "")
-    except re.error as exc:
-        module.fail_json(msg=f"pattern {p['pattern']!r} is not a regular expression: {exc}.")
-    files = log_files(p["path"])
-    chosen = select(records(files), p["lines"], p["level"], p["pattern"], p["since"])
-    secrets = read_secrets(p["token_file"])
-    masked = [redact_line(line, secrets) for line in chosen]
-    module.exit_json(changed=False, lines=masked, masked=sum(a != b for a, b in zip(chosen, masked, strict=True)), files=files)
+        result = read_logs(module.params)
+    except ModuleFailure as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

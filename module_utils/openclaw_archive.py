@@ -16,7 +16,7 @@ import sqlite3
 import tarfile
 import time
 
-from ansible.module_utils.openclaw_state import connect
+from ansible.module_utils.openclaw_state import GzipChainReader, connect
 
 
 def version_tuple(v):
@@ -108,13 +108,14 @@ def _safe_members(tf):
 
 
 def _read_member(tf, member, scratch):
-    """Stream one member: (sha256, integrity_check result or None when it is not a SQLite database)."""
+    """Stream one member: (sha256, integrity_check result or None when it is not a SQLite database or `scratch` is
+    None)."""
     h = hashlib.sha256()
-    probe = os.path.join(scratch, "probe.sqlite")
+    probe = os.path.join(scratch, "probe.sqlite") if scratch is not None else None
     try:
         src = tf.extractfile(member)
         head = src.read(CHUNK)
-        is_db = head.startswith(SQLITE_MAGIC)
+        is_db = scratch is not None and head.startswith(SQLITE_MAGIC)
         with open(probe, "wb") if is_db else _Null() as out:
             chunk = head
             while chunk:
@@ -172,27 +173,60 @@ def verify(archive, scratch):
     the directory inside the archive that holds the state. Raises ArchiveError with one sentence."""
     if archive_format(archive) == "openclaw":
         return verify_upstream(archive, scratch)
-    # One sequential pass (stream mode; gzip.open because tarfile's own "r|gz" stops after the first gzip member, and
-    # our archives are a chain of 4 MiB members): safety of every member, sha256 and integrity_check of each payload file;
-    # the manifest comes last in our archives, so the digests are compared once it has been read.
+    manifest, _digest = verify_ops(archive, scratch)
+    manifest.update(format="openclaw-ops", payload_prefix="payload/")
+    return manifest
+
+
+def verify_written(archive, manifest):
+    """The backup's own check of the archive it has just written: the same pass as a restore's, with manifest.json
+    equal to `manifest` (the one written) and no second SQLite integrity_check (each snapshot had one before it was
+    archived). Returns the archive's sha256, computed in the same pass."""
+    _manifest, digest = verify_ops(archive, None, expected=manifest)
+    return digest
+
+
+def verify_ops(archive, scratch, expected=None):
+    """One sequential pass over an openclaw-ops archive (manifest.json + payload/<rel>): every gzip member's CRC (the
+    archive is a chain of 4 MiB gzip members, read by GzipChainReader), safety of every member, each payload file once
+    with its sha256 (and its SQLite integrity_check when `scratch` is given); the manifest comes last, so the digests
+    are compared once it has been read. Returns (manifest, sha256 of the archive file); raises ArchiveError."""
     seen, manifest = {}, None
+    reader = GzipChainReader(archive, CHUNK)
     try:
-        with gzip.open(archive, "rb") as raw, tarfile.open(fileobj=raw, mode="r|") as tf:
+        with tarfile.open(fileobj=reader, mode="r|", bufsize=CHUNK) as tf:
             for m in tf:
                 _check_member(m)
-                if m.name == "manifest.json":
-                    try:
-                        manifest = json.load(tf.extractfile(m))
-                    except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
-                        raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
+                if m.name == "manifest.json" and manifest is None:
+                    manifest = _read_manifest(tf, m)
+                elif m.name in seen or m.name == "manifest.json":
+                    raise ArchiveError(f"{m.name} is in the archive twice")
                 elif m.isfile():
                     seen[m.name] = _read_member(tf, m, scratch)
+        digest = reader.drain()
     except ArchiveError:
         raise
-    except (OSError, tarfile.TarError, EOFError, Exception) as exc:
+    except Exception as exc:  # zlib, tarfile, OSError, ValueError from a truncated member: one sentence
         raise ArchiveError(f"the archive is truncated or corrupt: {exc}") from None
+    finally:
+        reader.close()
     if manifest is None:
         raise ArchiveError("no manifest.json: not an openclaw-ops backup")
+    if expected is not None and manifest != expected:
+        raise ArchiveError("manifest.json in the archive differs from the manifest written")
+    _compare(manifest, seen)
+    return manifest, digest
+
+
+def _read_manifest(tf, member):
+    try:
+        return json.load(tf.extractfile(member))
+    except (ValueError, OSError, tarfile.TarError, EOFError) as exc:
+        raise ArchiveError(f"manifest.json is unreadable: {exc}") from None
+
+
+def _compare(manifest, seen):
+    """Every manifest entry present with its sha256 and a passing integrity_check, and no member it does not list."""
     listed = set()
     for entry in manifest.get("files", []):
         member = "payload/" + entry["path"]
@@ -207,8 +241,6 @@ def verify(archive, scratch):
     extra = sorted(set(seen) - listed)
     if extra:
         raise ArchiveError(f"members not in the manifest: {', '.join(extra[:5])}")
-    manifest.update(format="openclaw-ops", payload_prefix="payload/")
-    return manifest
 
 
 def verify_upstream(archive, scratch):

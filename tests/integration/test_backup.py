@@ -147,7 +147,7 @@ def test_disk_full_leaves_no_partial_archive_and_keeps_older_ones(run_module, li
 def test_disk_filling_during_the_write_leaves_no_partial_archive(run_module, live_state, tmp_path, monkeypatch):
     """The free-space preflight is told there is room, so the write itself runs into ENOSPC on a real tmpfs."""
     with small_disk_with_an_older_archive(tmp_path / "small2", "2m") as (mnt, older):
-        monkeypatch.setattr(openclaw_backup.shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1 << 40, 0, 1 << 40))
+        monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(1 << 40, 0, 1 << 40))
         kind, res = backup_with_big_file(run_module, live_state, mnt, "big2.bin")
         assert kind == "fail", res
         assert "failed and was discarded" in res["msg"] and "No space left" in res["msg"]

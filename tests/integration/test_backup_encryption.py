@@ -13,6 +13,7 @@ import zlib
 import openclaw_backup
 import openclaw_restore
 import pytest
+from ansible.module_utils.openclaw_archive import verify, verify_written
 from test_backup import backup, live_state, small_disk_with_an_older_archive  # noqa: F401 (live_state is a fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("age") or not shutil.which("age-keygen"),
@@ -52,7 +53,7 @@ def test_encrypted_backup_decrypts_with_the_identity_and_verifies(run_module, li
     subprocess.run(["age", "--decrypt", "--identity", str(key), "--output", str(plain), res["path"]], check=True)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    manifest = openclaw_restore.verify(str(plain), str(scratch))
+    manifest = verify(str(plain), str(scratch))
     assert manifest["openclaw_version"] == "2026.9.6" and len(manifest["files"]) == res["files"]
     assert "state/openclaw.sqlite" in manifest["sqlite"]
 
@@ -67,7 +68,7 @@ def test_two_recipients_each_can_decrypt(run_module, live_state, identity, tmp_p
     for k in (key, key2):
         out = tmp_path / f"{k.stem}.tar.gz"
         subprocess.run(["age", "-d", "-i", str(k), "-o", str(out), res["path"]], check=True)
-        assert openclaw_restore.verify(str(out), str(tmp_path))["classes"] == ["config"]
+        assert verify(str(out), str(tmp_path))["classes"] == ["config"]
 
 
 def test_a_wrong_identity_cannot_decrypt(run_module, live_state, identity, tmp_path):  # noqa: F811
@@ -112,7 +113,7 @@ def test_disk_full_while_encrypting_leaves_no_plaintext(run_module, live_state, 
     big.write_bytes(os.urandom(1536 * 1024))
     try:
         with small_disk_with_an_older_archive(tmp_path / "small", "2600k") as (mnt, older):
-            monkeypatch.setattr(openclaw_backup.shutil, "disk_usage",
+            monkeypatch.setattr(shutil, "disk_usage",
                                 lambda p: shutil._ntuple_diskusage(1 << 40, 0, 1 << 40))
             kind, res = backup(run_module, live_state.state, mnt, min_free_mb=0, encrypt_recipients=[identity[1]])
             assert kind == "fail", res
@@ -154,7 +155,7 @@ def test_chunked_archive_is_an_ordinary_tar_gz(run_module, live_state, tmp_path)
     assert "payload/media/photo.jpg" in names and names[-1] == "manifest.json"
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    assert len(openclaw_restore.verify(res["path"], str(scratch))["files"]) == res["files"]
+    assert len(verify(res["path"], str(scratch))["files"]) == res["files"]
 
 
 def test_a_flipped_byte_in_a_stored_piece_is_caught(run_module, live_state, tmp_path):  # noqa: F811
@@ -174,7 +175,7 @@ def test_a_flipped_byte_in_a_stored_piece_is_caught(run_module, live_state, tmp_
     with tarfile.open(res["path"]) as tf:
         manifest = json.load(tf.extractfile("manifest.json"))
     with pytest.raises(Exception, match="incorrect data check|does not match"):
-        openclaw_backup.verify_archive(str(bad), manifest)
+        verify_written(str(bad), manifest)
     kind, out = run_module(openclaw_restore.main, dict(archive=str(bad), state_dir="/nonexistent", owner="root",
                                                        group="root", installed_version="2026.9.6", verify_only=True))
     assert kind == "fail" and "before touching the gateway" in out["msg"]

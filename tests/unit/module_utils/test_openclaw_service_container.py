@@ -71,11 +71,11 @@ def test_container_startupz_reads_json_from_exec():
 
 
 def test_health_container_stats_measures_the_inspected_pid():
-    import openclaw_health
+    from ansible.module_utils.openclaw_health_check import container_stats
 
     running = json.dumps([{"State": {"Status": "running", "Pid": os.getpid()}, "RestartCount": 1}])
-    stats = openclaw_health.container_stats(FakeModule(out=running), "podman", "gw")
+    stats = container_stats(FakeModule(out=running), "podman", "gw")
     assert stats["main_pid"] == os.getpid() and stats["restarts"] == 1 and stats["active_state"] == "running"
     assert stats["processes"] >= 1 and stats["memory_bytes"] > 0
-    gone = openclaw_health.container_stats(FakeModule(rc=125), "podman", "gw")
+    gone = container_stats(FakeModule(rc=125), "podman", "gw")
     assert gone == dict(main_pid=0, restarts=0, active_state="absent", processes=0, memory_bytes=0, cpu_seconds=0.0)

@@ -1,0 +1,118 @@
+"""Documentation written once for the openclaw modules (`extends_documentation_fragment`).
+
+In this repository the fragments are `openclaw.<name>` (ansible.cfg: doc_fragment_plugins = doc_fragments); in the
+collection, `openclaw.ops.openclaw.<name>` (scripts/build-collection.py rewrites the names). A module that documents
+an option again changes only what differs for it (a `required`, a description); Ansible merges the rest in.
+"""
+
+
+class ModuleDocFragment:
+    # Every module: the attributes, with what differs per module (support, details) stated in the module itself.
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying the target.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+  platform:
+    description: Target OS/families that can be operated against.
+    support: full
+    platforms: posix
+    details: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
+"""
+
+    DOCUMENTATION = ATTRIBUTES
+
+    # The gateway's systemd unit: openclaw_health, openclaw_restore, openclaw_upgrade.
+    SERVICE = r"""
+options:
+  unit:
+    description: systemd unit of the gateway.
+    type: str
+    default: openclaw-gateway.service
+  scope:
+    description: Whether O(unit) is a system unit or a user unit of O(user) (driven from root with C(--machine=USER@)).
+    type: str
+    choices: [system, user]
+    default: system
+  user:
+    description: Login user owning the user unit, required with O(scope=user).
+    type: str
+"""
+
+    # The gateway's port on loopback: openclaw_health, openclaw_restore, openclaw_token, openclaw_upgrade.
+    PORT = r"""
+options:
+  port:
+    description: Gateway port; probes, gates and the authenticated probe go to it on the loopback address.
+    type: int
+    default: 18789
+"""
+
+    # How long a (re)started gateway may take: openclaw_restore, openclaw_upgrade.
+    READY = r"""
+options:
+  ready_timeout:
+    description: Seconds the gateway has to become ready after a start; the way back to the previous state gets at
+      least 120 s.
+    type: int
+    default: 120
+"""
+
+    # The installed gateway CLI and what it runs with: openclaw_health, openclaw_restore, openclaw_token.
+    CLI = r"""
+options:
+  cli:
+    description: Path of the installed C(openclaw) CLI (C(health --json), C(config validate), C(doctor),
+      C(secrets reload), as the module needs).
+    type: path
+    default: /opt/openclaw/current/node_modules/.bin/openclaw
+  node_bin_dir:
+    description: Directory with the C(node) binary the CLI runs on.
+    type: path
+  config_path:
+    description: The gateway's C(openclaw.json) (OPENCLAW_CONFIG_PATH); defaults to C(<state_dir>/openclaw.json) where
+      the module needs it.
+    type: path
+"""
+
+    # The state directory: openclaw_backup, openclaw_health, openclaw_restore, openclaw_token, openclaw_upgrade.
+    STATE_DIR = r"""
+options:
+  state_dir:
+    description: The gateway's state directory (OPENCLAW_STATE_DIR).
+    type: path
+"""
+
+    # The account that owns the gateway's state: openclaw_restore, openclaw_token, openclaw_upgrade.
+    OWNER = r"""
+options:
+  owner:
+    description: The service account (system scope) or login user (user scope) that owns the gateway's state; what the
+      module writes is owned by it and the gateway CLI runs as it.
+    type: str
+    required: true
+  group:
+    description: Group of what the module writes into the gateway's state.
+    type: str
+    required: true
+"""
+
+    # Markers the metrics collector exports: openclaw_backup (backup_success), openclaw_token (token_rotated).
+    MARKER = r"""
+options:
+  marker_dir:
+    description: Directory of the success marker the metrics collector exports (C(backup_success), C(token_rotated));
+      empty to skip.
+    type: path
+    default: /var/lib/openclaw-ops/markers
+"""
+
+    # The token file: openclaw_health (deep check), openclaw_logs (masking), openclaw_token (rotation).
+    TOKEN_FILE = r"""
+options:
+  token_file:
+    description: The gateway token's file on the host (the file SecretRef the gateway reads). The module reads it on the
+      host, so the token never passes through Ansible; what it is used for is in the module's description.
+    type: path
+"""
