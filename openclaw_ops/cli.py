@@ -128,60 +128,95 @@ def runner_cmdline(args: argparse.Namespace) -> str:
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def run(args: argparse.Namespace, out=sys.stdout) -> int:
-    import ansible_runner  # imported late: `--help` stays fast
-
+def locate(args: argparse.Namespace) -> tuple[Path, str] | None:
+    """(checkout, root playbook) for the command, or None after saying on stderr what is missing."""
     project = find_project_dir(args.project_dir)
     if project is None:
         print("openclaw-ops: cannot find the openclaw-ops checkout (ansible.cfg + deploy.yml); "
               "run from it or pass --project-dir", file=sys.stderr)
-        return EXIT_USAGE
+        return None
     playbook = PLAYBOOKS[args.command]
     if not (project / playbook).is_file():
         print(f"openclaw-ops: {project / playbook} does not exist in this checkout", file=sys.stderr)
-        return EXIT_USAGE
-
+        return None
     missing = [i for i in args.inventory if "," not in i and not Path(i).exists()]
     if missing:  # ansible-playbook only warns and runs on an empty inventory
         print(f"openclaw-ops: inventory not found: {', '.join(missing)}", file=sys.stderr)
-        return EXIT_USAGE
+        return None
+    return project, playbook
 
+
+def runner_kwargs(args: argparse.Namespace, project: Path, playbook: str, private: Path, progress: Progress) -> dict:
+    """ansible_runner.run's arguments: the project's ansible.cfg, ansible-playbook from this environment."""
     env = {"ANSIBLE_CONFIG": str(project / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0", "ANSIBLE_NOCOLOR": "1"}
     # ansible-playbook from the same environment as this command, even when PATH does not name it
     bindir = Path(sys.executable).parent
     if (bindir / "ansible-playbook").exists():
         env["PATH"] = f"{bindir}{os.pathsep}{os.environ.get('PATH', '')}"
+    # inventory: a list, each goes to -i as is (a str would be INI text)
+    kwargs = dict(private_data_dir=str(private), project_dir=str(project), playbook=playbook,
+                  inventory=[resolve_inventory(i) for i in args.inventory], envvars=env, event_handler=progress,
+                  quiet=True)
+    if args.limit:
+        kwargs["limit"] = args.limit
+    cmdline = runner_cmdline(args)
+    if cmdline:
+        kwargs["cmdline"] = cmdline
+    if args.timeout:
+        kwargs["timeout"] = args.timeout
+    if args.artifact_dir:
+        kwargs["artifact_dir"] = str(Path(args.artifact_dir).resolve())
+    return kwargs
 
+
+def run_cancellable(kwargs: dict):
+    """ansible_runner.run; a CI job that is cancelled sends SIGTERM (or SIGINT): runner stops ansible-playbook, the
+    report says so."""
+    import ansible_runner  # imported late: `--help` stays fast
+
+    stop = []
+    previous = {sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    kwargs["cancel_callback"] = lambda: bool(stop)
+    try:
+        return ansible_runner.run(**kwargs)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def why_failed(report: dict, args: argparse.Namespace, rc: int, status: str, output: str, out) -> str:
+    """The verdict's reason in words ("" when the hosts' lines say it); prints ansible's own last words when no host
+    ran (syntax error, undefined variable, no host matched)."""
+    s = report["summary"]
+    if status == "timeout":
+        return f" (timed out after {args.timeout} s)"
+    if status == "canceled":
+        return " (cancelled by a signal)"
+    if not report["hosts"] and report["controller"]:
+        return f" (no gateway host ran, only plays on localhost; ansible-playbook rc={rc})"
+    if not report["hosts"]:
+        tail = [line for line in output.splitlines() if line.strip()][-15:]
+        print("\n".join("  | " + line for line in tail), file=out)
+        return f" (no host ran; ansible-playbook rc={rc})"
+    if rc != 0 and not (s["failed"] or s["unreachable"]):
+        return f" (ansible-playbook rc={rc})"
+    return ""
+
+
+def run(args: argparse.Namespace, out=sys.stdout) -> int:
+    located = locate(args)
+    if located is None:
+        return EXIT_USAGE
+    project, playbook = located
     private = Path(tempfile.mkdtemp(prefix="openclaw-ops-runner-"))
     builder = ReportBuilder()
     progress = Progress(out, args.verbose, builder)
     started = datetime.now(UTC)
-    inventories = [resolve_inventory(i) for i in args.inventory]
     print(f"openclaw-ops {args.command}: {playbook} on {', '.join(args.inventory)}"
           + (f" (limit {args.limit})" if args.limit else "") + (" [check mode]" if args.check else ""), file=out, flush=True)
     try:
-        kwargs = dict(private_data_dir=str(private), project_dir=str(project), playbook=playbook,
-                      inventory=inventories, envvars=env,  # a list: each goes to -i as is (a str would be INI text)
-                      event_handler=progress, quiet=True)
-        if args.limit:
-            kwargs["limit"] = args.limit
-        cmdline = runner_cmdline(args)
-        if cmdline:
-            kwargs["cmdline"] = cmdline
-        if args.timeout:
-            kwargs["timeout"] = args.timeout
-        if args.artifact_dir:
-            kwargs["artifact_dir"] = str(Path(args.artifact_dir).resolve())
-        # a CI job that is cancelled sends SIGTERM (or SIGINT): runner stops ansible-playbook, the report says so
-        stop = []
-        previous = {sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
-                    for sig in (signal.SIGTERM, signal.SIGINT)}
-        kwargs["cancel_callback"] = lambda: bool(stop)
-        try:
-            result = ansible_runner.run(**kwargs)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
+        result = run_cancellable(runner_kwargs(args, project, playbook, private, progress))
         output = result.stdout.read() if result.stdout is not None else ""
         if args.log:
             Path(args.log).write_text(output)
@@ -203,21 +238,7 @@ def run(args: argparse.Namespace, out=sys.stdout) -> int:
         print(table(report), file=out)
     s = report["summary"]
     verdict = "OK" if report["ok"] else "FAILED"
-    why = ""
-    if not report["ok"]:
-        if status == "timeout":
-            why = f" (timed out after {args.timeout} s)"
-        elif status == "canceled":
-            why = " (cancelled by a signal)"
-        elif not report["hosts"] and report["controller"]:
-            why = f" (no gateway host ran, only plays on localhost; ansible-playbook rc={rc})"
-        elif not report["hosts"]:
-            why = f" (no host ran; ansible-playbook rc={rc})"
-            # nothing per host to show (syntax error, undefined variable, no host matched): ansible's own words
-            tail = [line for line in output.splitlines() if line.strip()][-15:]
-            print("\n".join("  | " + line for line in tail), file=out)
-        elif rc != 0 and not (s["failed"] or s["unreachable"]):
-            why = f" (ansible-playbook rc={rc})"
+    why = "" if report["ok"] else why_failed(report, args, rc, status, output, out)
     print(f"\n{verdict}: {s['ok']} ok, {s['failed']} failed, {s['unreachable']} unreachable in {report['duration']} s{why}"
           + (f"; report {args.json_report}" if args.json_report else ""), file=out, flush=True)
     return EXIT_OK if report["ok"] else EXIT_FAILED
