@@ -9,12 +9,12 @@ import time
 
 from ansible.module_utils.openclaw_host import (
     PROBE_PATHS,
-    as_owner,
     evaluate,
     http_json,
     probe_endpoints,
     summarize_channels,
 )
+from ansible.module_utils.openclaw_service import owner_argv
 
 # evaluate and summarize_channels live in the host library; modules and tests import them from here too
 __all__ = ["evaluate", "fetch_json", "probe_gateway", "problems", "wait_for", "summarize_channels", "deep_health",
@@ -170,8 +170,7 @@ def deep_health(module, cli, env, run_as=None, timeout_ms=10000):
     owner keeps any file it touches owned correctly. Returns (summary or None, error or None).
     """
     argv = [cli, "health", "--json", "--timeout", str(int(timeout_ms))]
-    if run_as and run_as != "root":
-        argv = as_owner(argv, run_as, module.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"]))
+    argv = owner_argv(module, argv, run_as)
     rc, out, err = module.run_command(argv, environ_update=env)
     try:
         data = json.loads(out) if out.strip() else None

@@ -8,10 +8,10 @@ PID as the engine reports it (`<engine> container inspect`).
 import json
 import os
 
-from ansible.module_utils.openclaw_host import cgroup_pids, process_stats, systemctl_argv, unit_show
+from ansible.module_utils.openclaw_host import as_owner, cgroup_pids, process_stats, systemctl_argv, unit_show
 
 # the unit's accounting and service control live in the host library; the health module imports them from here
-__all__ = ["cgroup_pids", "process_stats", "systemctl_argv", "unit_properties", "container_properties",
+__all__ = ["cgroup_pids", "process_stats", "systemctl_argv", "unit_properties", "owner_argv", "container_properties",
            "container_startupz", "process_tree", "run_json"]
 
 UNIT_PROPERTIES = ("MainPID", "ActiveState", "SubState", "NRestarts", "ControlGroup", "ActiveEnterTimestampMonotonic",
@@ -21,6 +21,14 @@ UNIT_PROPERTIES = ("MainPID", "ActiveState", "SubState", "NRestarts", "ControlGr
 def unit_properties(module, unit, scope="system", user=None):
     """`systemctl show` of the unit as a dict ({} when systemctl is unavailable)."""
     return unit_show(unit, UNIT_PROPERTIES, scope, user, runner=module.run_command)
+
+
+def owner_argv(module, argv, owner):
+    """`argv` run as the service owner (the gateway CLI, so files it touches in the state directory stay the owner's):
+    the host library's as_owner with the runuser this host has; the module fails clearly when there is none."""
+    if not owner or owner == "root":
+        return list(argv)
+    return as_owner(argv, owner, module.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"]))
 
 
 def run_json(module, argv):
