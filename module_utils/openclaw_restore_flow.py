@@ -16,6 +16,8 @@ import time
 from ansible.module_utils.openclaw_archive import ArchiveError, clear_stale_owner_lease, extract_payload, verify, version_tuple
 from ansible.module_utils.openclaw_errors import ModuleFailure
 from ansible.module_utils.openclaw_gateway_control import Service, chown_tree
+from ansible.module_utils.openclaw_host import gateway_env
+from ansible.module_utils.openclaw_service import owner_argv
 
 
 class Restorer:
@@ -29,18 +31,14 @@ class Restorer:
         self.result = dict(changed=False, restored=False, rolled_back=False)
 
     # --- the installed gateway's CLI -----------------------------------------------------------------------------
-    def cli_env(self, state_dir=None, config_path=None):
+    def cli_env(self, state_dir=None, config_path=None, home=""):
         default_config = os.path.join(self.p["state_dir"], "openclaw.json")
-        env = {"OPENCLAW_STATE_DIR": state_dir or self.p["state_dir"],
-               "OPENCLAW_CONFIG_PATH": config_path or self.p["config_path"] or default_config}
-        if self.p["node_bin_dir"]:
-            env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
-        return env
+        return gateway_env(self.p["node_bin_dir"], config_path or self.p["config_path"] or default_config,
+                           state_dir or self.p["state_dir"], home)
 
     def validate_config(self):
-        runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-        rc, out, err = self.m.run_command([runuser, "-u", self.p["owner"], "--", self.p["cli"], "config", "validate",
-                                           "--json"], environ_update=self.cli_env(), cwd="/")
+        argv = owner_argv(self.m, [self.p["cli"], "config", "validate", "--json"], self.p["owner"])
+        rc, out, err = self.m.run_command(argv, environ_update=self.cli_env(), cwd="/")
         if rc != 0:
             raise RuntimeError(f"`openclaw config validate` rejected the restored config: {(out or err).strip()[-300:]}")
 
@@ -49,8 +47,7 @@ class Restorer:
         read the 0600 archive; it only reads the archive)."""
         scratch = tempfile.mkdtemp(prefix="openclaw-restore-cli-")
         try:
-            env = self.cli_env(os.path.join(scratch, "state"), os.path.join(scratch, "openclaw.json"))
-            env["HOME"] = scratch
+            env = self.cli_env(os.path.join(scratch, "state"), os.path.join(scratch, "openclaw.json"), home=scratch)
             rc, out, err = self.m.run_command([self.p["cli"], "backup", "verify", archive, "--json"], environ_update=env,
                                               cwd=scratch)
         finally:
@@ -63,12 +60,10 @@ class Restorer:
         start so its health step finds the gateway instead of waiting 60 s for it."""
         if not self.p["doctor"]:
             return
-        env = self.cli_env()
-        env["HOME"] = pwd.getpwnam(self.p["owner"]).pw_dir
-        runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-        rc, out, err = self.m.run_command(["timeout", "300", runuser, "-u", self.p["owner"], "--", self.p["cli"], "doctor",
-                                           "--non-interactive", "--no-workspace-suggestions"], environ_update=env,
-                                          cwd="/")
+        env = self.cli_env(home=pwd.getpwnam(self.p["owner"]).pw_dir)
+        argv = owner_argv(self.m, [self.p["cli"], "doctor", "--non-interactive", "--no-workspace-suggestions"],
+                          self.p["owner"])
+        rc, out, err = self.m.run_command(["timeout", "300"] + argv, environ_update=env, cwd="/")
         if rc != 0:
             raise RuntimeError(f"`openclaw doctor --non-interactive` failed (rc {rc}): {(err or out).strip()[-300:]}")
 

@@ -16,6 +16,8 @@ import time
 
 from ansible.module_utils.openclaw_errors import ModuleFailure
 from ansible.module_utils.openclaw_gateway_control import token_accepted
+from ansible.module_utils.openclaw_host import gateway_env
+from ansible.module_utils.openclaw_service import owner_argv
 from ansible.module_utils.openclaw_state import write_marker
 
 MIN_LENGTH = 32
@@ -74,14 +76,11 @@ class Rotator:
             with open(client, "w") as fh:
                 json.dump(conf, fh)
             os.chown(client, pw.pw_uid, pw.pw_gid)
-            env = {"OPENCLAW_CONFIG_PATH": client, "OPENCLAW_GATEWAY_TOKEN": auth_token, "HOME": pw.pw_dir}
-            if self.p["state_dir"]:
-                env["OPENCLAW_STATE_DIR"] = self.p["state_dir"]
-            if self.p["node_bin_dir"]:
-                env["PATH"] = self.p["node_bin_dir"] + ":/usr/local/bin:/usr/bin:/bin"
-            runuser = self.m.get_bin_path("runuser", required=True, opt_dirs=["/usr/sbin", "/sbin"])
-            rc, out, err = self.m.run_command([runuser, "-u", self.p["owner"], "--", self.p["cli"], "secrets", "reload",
-                                               "--json", "--port", str(self.p["port"])], environ_update=env, cwd="/")
+            env = gateway_env(self.p["node_bin_dir"], client, self.p["state_dir"], pw.pw_dir)
+            env["OPENCLAW_GATEWAY_TOKEN"] = auth_token
+            argv = owner_argv(self.m, [self.p["cli"], "secrets", "reload", "--json", "--port", str(self.p["port"])],
+                              self.p["owner"])
+            rc, out, err = self.m.run_command(argv, environ_update=env, cwd="/")
             if rc != 0:
                 detail = (out or err).strip()
                 raise RuntimeError(f"`openclaw secrets reload` failed: {detail[-300:] or rc}")

@@ -72,7 +72,9 @@ def test_a_rotation_is_taken_without_a_restart_and_proven(run_module, files, gat
     assert files[0].read_text() == NEW
     assert "token" not in res and NEW not in json.dumps(res)
     (reload,) = commands.ran("reload")
-    assert reload[:4] == ["/usr/bin/runuser", "-u", ME, "--"] and "--port" in reload
+    assert reload[-6:] == ["/opt/openclaw/current/node_modules/.bin/openclaw", "secrets", "reload", "--json", "--port",
+                           "18789"]
+    assert reload[:-6] == ([] if ME == "root" else ["/usr/bin/runuser", "-u", ME, "--"])  # as the owner
     env = commands.envs[commands.calls.index(reload)]
     assert env["OPENCLAW_GATEWAY_TOKEN"] == OLD  # the old token authenticates the reload, never on the command line
     assert OLD not in " ".join(reload) and NEW not in " ".join(reload)
