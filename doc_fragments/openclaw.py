@@ -21,8 +21,6 @@ attributes:
     details: Runs on the gateway host; tested on Debian 12 with systemd (Ubuntu is accepted but not run here).
 """
 
-    DOCUMENTATION = ATTRIBUTES
-
     # The gateway's systemd unit: openclaw_health, openclaw_restore, openclaw_upgrade.
     SERVICE = r"""
 options:
