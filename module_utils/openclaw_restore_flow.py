@@ -127,8 +127,13 @@ class Restorer:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         staging, safety = f"{self.state}.restore-{stamp}", f"{self.state}.pre-restore-{stamp}"
         self.unpack(manifest, staging)
+        try:
+            self.svc.systemctl("stop", self.p["unit"])
+        except RuntimeError as exc:  # still running on its own state: nothing was changed
+            shutil.rmtree(staging, ignore_errors=True)
+            raise ModuleFailure(f"Restore of {self.p['archive']} stopped before the swap ({exc}); nothing was "
+                                "changed.", **self.result) from None
         self.result["changed"] = True
-        self.svc.systemctl("stop", self.p["unit"])
         try:
             if os.path.exists(self.state):
                 os.rename(self.state, safety)

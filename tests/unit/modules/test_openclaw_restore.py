@@ -115,6 +115,15 @@ def test_a_failed_start_is_rolled_back(run_module, archive, live, commands, gate
     assert note(live) == "live" and len(starts) == 2
 
 
+def test_a_gateway_that_cannot_be_stopped_is_left_as_it_was(run_module, archive, live, commands, gate):
+    commands.answers["stop"] = (1, "", "Failed to stop openclaw-gateway.service: Access denied")
+    kind, res = restore(run_module, archive, live)
+    assert kind == "fail" and res["changed"] is False and res["rolled_back"] is False
+    assert "stopped before the swap (systemctl stop openclaw-gateway.service failed: Failed to stop" in res["msg"]
+    assert note(live) == "live" and sorted(os.listdir(live.parent)) == [".openclaw"]  # no staging left
+    assert [c[1] for c in commands.ran("systemctl")] == ["stop"] and gate.calls == 0
+
+
 def test_extract_to_unpacks_beside_and_leaves_the_gateway_alone(run_module, archive, live, tmp_path, commands):
     dest = tmp_path / "drill"
     kind, res = restore(run_module, archive, live, extract_to=str(dest))
