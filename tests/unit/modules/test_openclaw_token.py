@@ -141,11 +141,27 @@ def test_a_failed_reload_puts_the_old_token_back(run_module, files, gateway, com
     assert files[0].read_text() == OLD and NEW not in res["msg"]
 
 
-def test_a_token_never_taken_is_put_back_after_the_timeout(run_module, files, gateway, commands):
+class Clock:
+    """time for the rotation's waits: sleep() moves the clock instead of waiting."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.now += seconds
+
+
+def test_a_token_never_taken_is_put_back_after_the_timeout(run_module, files, gateway, commands, monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(openclaw_token_rotation, "time", clock)
     kind, res = rotate(run_module, files, token=NEW)  # the reload "succeeds" but the gateway keeps the old token
     assert kind == "fail" and res["rolled_back"] is True
     assert "did not accept the new token (and reject the old one) within 1 s" in res["msg"]
     assert files[0].read_text() == OLD
+    assert clock.now >= 1001.0 and gateway.probes.count(NEW) >= 2  # probed again until accept_timeout passed
 
 
 def test_source_file_needs_the_token_file(run_module, files):
