@@ -195,6 +195,14 @@ def systemd_verify_cmd(unit_name, user=False):
     return f"/bin/sh -c '{script}' verify %s {unit_name}"
 
 
+def openclaw_systemctl(paths):
+    """The systemctl command line (a list) for a gateway's unit: `systemctl` for the system scope, and for the user
+    scope `systemctl --user --machine=USER@`, which root runs for the login user without a login session of its own."""
+    if not isinstance(paths, dict) or paths.get("scope") not in ("system", "user") or (paths["scope"] == "user" and not paths.get("user")):
+        raise AnsibleFilterError(f"openclaw_systemctl: expects openclaw_gateway_paths (scope system or user; user needs 'user'), got {paths!r}")
+    return ["systemctl"] + (["--user", f"--machine={paths['user']}@"] if paths["scope"] == "user" else [])
+
+
 SECRETS_PROVIDER = "openclawops"
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -237,6 +245,7 @@ class FilterModule:
             "openclaw_restore_pick": openclaw_restore_pick,
             "to_plist": to_plist,
             "systemd_verify_cmd": systemd_verify_cmd,
+            "openclaw_systemctl": openclaw_systemctl,
             "openclaw_secret_ref": openclaw_secret_ref,
             "openclaw_secret_refs": openclaw_secret_refs,
         }
