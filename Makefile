@@ -2,8 +2,14 @@
 #   make sandbox   set up this machine, start a sandbox host, deploy the real gateway, print readiness
 #   make test      lint, unit tests, integration tests and the Molecule scenarios (what CI runs)
 SHELL := /bin/bash
-PYTHON ?= python3
+# The default venv: the newest supported ansible-core (pyproject.toml) on the newest Python this machine has that it
+# accepts (ansible-core 2.20+ needs Python 3.12+). The oldest-version job (`make oldest`): ansible-core 2.17 on a Python
+# it accepts (3.10-3.12).
+PYTHON ?= $(shell scripts/find-python.sh 3.13 3.12)
+OLDEST_PYTHON ?= $(shell scripts/find-python.sh 3.11 3.12)
+OLDEST_ANSIBLE_CORE := 2.17
 VENV := $(CURDIR)/.venv
+VENV_OLDEST := $(CURDIR)/.venv-oldest
 NODE_VERSION := 24.21.0
 NPM_VERSION := 11.6.2
 OPENCLAW_VERSION := 2026.9.6
@@ -16,15 +22,27 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup venv machine image mirror sandbox sandbox-down test lint unit integration molecule bench collection clean
+.PHONY: setup venv venv-oldest machine image mirror sandbox sandbox-down test oldest lint unit integration molecule bench collection ee clean
 
 setup: venv machine image mirror
 
+# A venv made with another Python (an older checkout's, or PYTHON changed) is made again.
 venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	@test -n "$(PYTHON)" || { echo "make venv: no Python 3.13 or 3.12 on this machine (set PYTHON=)" >&2; exit 1; }
+	v='import sys; print(sys.version_info[:2])'; \
+	if [ "$$($(VENV)/bin/python -c "$$v" 2>/dev/null)" != "$$($(PYTHON) -c "$$v")" ]; then rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); fi
 	$(VENV)/bin/pip install -q --upgrade pip
 	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+# The oldest supported ansible-core, with the ansible package, ansible-lint and Molecule releases pip picks for it.
+venv-oldest: $(VENV_OLDEST)/.installed
+$(VENV_OLDEST)/.installed: pyproject.toml
+	@test -n "$(OLDEST_PYTHON)" || { echo "make venv-oldest: no Python 3.11 or 3.12 on this machine (set OLDEST_PYTHON=)" >&2; exit 1; }
+	test -x $(VENV_OLDEST)/bin/python || $(OLDEST_PYTHON) -m venv $(VENV_OLDEST)
+	$(VENV_OLDEST)/bin/pip install -q --upgrade pip
+	$(VENV_OLDEST)/bin/pip install -q -e '.[test]' 'ansible-core==$(OLDEST_ANSIBLE_CORE).*' 'ansible==10.*'
 	touch $@
 
 machine:
@@ -70,6 +88,17 @@ molecule: setup
 # start the groups with the most tests, i.e. the fast unit tests). --durations prints the slowest tests.
 test: setup lint
 	pytest -v -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 tests/unit tests/integration tests/molecule
+	$(MAKE) --no-print-directory oldest
+
+# The oldest supported ansible-core (2.17): lint (production profile), a syntax check of every playbook, the unit
+# tests, and one real-host scenario (deploy, backup, health over the real gateway on a systemd host).
+oldest: setup venv-oldest
+	PATH=$(VENV_OLDEST)/bin:$$PATH; set -e; ansible --version | head -1; \
+	  ansible-lint; \
+	  for p in *.yml; do case $$p in execution-environment.yml) continue;; esac; \
+	    ansible-playbook --syntax-check -i inventories/sandbox $$p >/dev/null || { echo "syntax check failed: $$p" >&2; exit 1; }; done; \
+	  echo "syntax check: every playbook"; \
+	  pytest -q -n $(TEST_WORKERS) tests/unit tests/integration/test_cli.py::test_deploy_backup_health_then_health_fails_when_the_gateway_stops
 
 bench: setup
 	bench/deploy.sh
@@ -79,6 +108,11 @@ bench: setup
 collection: venv
 	$(VENV)/bin/python scripts/build-collection.py
 
+# The execution environment image from execution-environment.yml, built here with no registry (scripts/build-ee.sh:
+# a local Debian 13 base); tests/integration/test_distribution.py runs health.yml inside it the way AWX does.
+ee: venv machine
+	scripts/build-ee.sh
+
 clean:
 	scripts/sandbox.sh down 4 || true
-	rm -rf $(VENV) .cache
+	rm -rf $(VENV) $(VENV_OLDEST) .cache

@@ -3,11 +3,14 @@
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# the venv running the tests: .venv (the newest supported ansible-core), or .venv-oldest under `make oldest`
+BIN = Path(sys.executable).parent
 ENV = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0")
 
 
@@ -95,5 +98,5 @@ class PodmanHost:
 
 
 def playbook(inventory, *args):
-    return sh(str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / "deploy.yml"), "-i", str(inventory), *args,
+    return sh(str(BIN / "ansible-playbook"), str(ROOT / "deploy.yml"), "-i", str(inventory), *args,
               check=False, cwd=str(ROOT))

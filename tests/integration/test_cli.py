@@ -12,16 +12,16 @@ import subprocess
 import time
 
 import pytest
-from podman_host import ROOT, PodmanHost
+from podman_host import BIN, ROOT, PodmanHost
 
-CLI = ROOT / ".venv" / "bin" / "openclaw-ops"
+CLI = BIN / "openclaw-ops"
 TOKEN = "cli-test-token-0123456789abcdef0123456789"
 
 
 def env():
     e = dict(os.environ, CONTAINERS_CONF=str(ROOT / ".cache" / "containers.conf"), ANSIBLE_FORCE_COLOR="0",
              ANSIBLE_PIPELINING="1")
-    e["PATH"] = f"{ROOT / '.venv' / 'bin'}:{e['PATH']}"
+    e["PATH"] = f"{BIN}:{e['PATH']}"
     return e
 
 
@@ -154,7 +154,7 @@ def test_sigterm_cancels_the_playbook(tmp_path):
 
 def test_ansible_builder_create(tmp_path):
     """The execution environment definition is accepted by ansible-builder (building needs a registry)."""
-    builder = shutil.which("ansible-builder", path=str(ROOT / ".venv" / "bin"))
+    builder = shutil.which("ansible-builder", path=str(BIN))
     assert builder, "ansible-builder is in the test extra of pyproject.toml"
     ctx = tmp_path / "context"
     res = subprocess.run([builder, "create", "-f", str(ROOT / "execution-environment.yml"), "-c", str(ctx)], cwd=tmp_path,

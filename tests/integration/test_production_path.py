@@ -19,7 +19,7 @@ import subprocess
 import tarfile
 
 import pytest
-from podman_host import ROOT, PodmanHost, sh
+from podman_host import BIN, ROOT, PodmanHost, sh
 
 OLD, NEW = "2026.9.5", "2026.9.6"
 TOKEN = "production-path-token-0123456789abcdef01234567"
@@ -117,7 +117,7 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
         outputs = []
 
         def play(name, *args, ok=True):
-            res = sh(str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / name), "-i", str(inv), *become,
+            res = sh(str(BIN / "ansible-playbook"), str(ROOT / name), "-i", str(inv), *become,
                      *args, check=False, cwd=str(ROOT))
             out = res.stdout + res.stderr
             outputs.append(out)

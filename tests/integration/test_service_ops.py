@@ -8,13 +8,13 @@ import tarfile
 import time
 
 import pytest
-from podman_host import ENV, ROOT, PodmanHost, playbook, sh
+from podman_host import BIN, ENV, ROOT, PodmanHost, playbook, sh
 
 TOKEN = "svc-ops-test-token-0123456789abcdef0123456789"
 
 
 def run_playbook(inventory, name, *args):
-    res = sh(str(ROOT / ".venv" / "bin" / "ansible-playbook"), str(ROOT / name), "-i", str(inventory), *args,
+    res = sh(str(BIN / "ansible-playbook"), str(ROOT / name), "-i", str(inventory), *args,
              check=False, cwd=str(ROOT))
     return res.returncode, res.stdout + res.stderr
 

@@ -74,3 +74,13 @@ class TestBackupPruneList:
             backup_prune_list("x", 7, self.NOW)
         with pytest.raises(AnsibleFilterError, match="negative"):
             backup_prune_list([], -1, self.NOW)
+
+
+def test_openclaw_systemctl_per_scope():
+    from openclaw_filters import openclaw_systemctl
+
+    assert openclaw_systemctl({"scope": "system", "user": ""}) == ["systemctl"]
+    assert openclaw_systemctl({"scope": "user", "user": "alice"}) == ["systemctl", "--user", "--machine=alice@"]
+    for bad in ({"scope": "user", "user": ""}, {"scope": "launchd"}, "system"):
+        with pytest.raises(AnsibleFilterError, match="openclaw_systemctl"):
+            openclaw_systemctl(bad)
