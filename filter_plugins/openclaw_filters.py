@@ -5,9 +5,25 @@ Pure functions, unit-tested in tests/unit/filters/.
 
 import calendar
 import datetime
+import importlib.util
+import os
 import re
 
 from ansible.errors import AnsibleFilterError
+
+
+def _host_library():
+    """The host library (module_utils/openclaw_host.py; plugins/module_utils/ in the collection: beside this directory
+    in both layouts), loaded by path: the controller has no import path for module_utils. Retention and the systemctl
+    command line are the rules the hosts' scripts and modules apply, written once there."""
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "module_utils", "openclaw_host.py")
+    spec = importlib.util.spec_from_file_location("openclaw_ops_host_library", path)
+    lib = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lib)
+    return lib
+
+
+HOST = _host_library()
 
 _VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$")
 _COMPARATOR_RE = re.compile(r"^(>=|<=|>|<|=|\^|~)?\s*(v?\d+(?:\.\d+){0,2})$")
@@ -101,13 +117,12 @@ def backup_prune_list(files, keep_days, now):
     if not isinstance(files, list):
         raise AnsibleFilterError(f"backup_prune_list expects the list of find's files, got {type(files).__name__}")
     try:
-        limit = float(now) - float(keep_days) * 86400
+        days, at = float(keep_days), float(now)
     except (TypeError, ValueError):
         raise AnsibleFilterError(f"keep_days {keep_days!r} and now {now!r} must be numbers") from None
-    if float(keep_days) < 0:
+    if days < 0:
         raise AnsibleFilterError(f"keep_days must not be negative, got {keep_days!r}")
-    ordered = sorted(files, key=lambda f: f["mtime"])
-    return [f["path"] for f in ordered[:-1] if f["mtime"] < limit]
+    return HOST.prune_list(files, days, at)
 
 
 def openclaw_prune_pair(pair, now):
@@ -198,9 +213,11 @@ def systemd_verify_cmd(unit_name, user=False):
 def openclaw_systemctl(paths):
     """The systemctl command line (a list) for a gateway's unit: `systemctl` for the system scope, and for the user
     scope `systemctl --user --machine=USER@`, which root runs for the login user without a login session of its own."""
-    if not isinstance(paths, dict) or paths.get("scope") not in ("system", "user") or (paths["scope"] == "user" and not paths.get("user")):
-        raise AnsibleFilterError(f"openclaw_systemctl: expects openclaw_gateway_paths (scope system or user; user needs 'user'), got {paths!r}")
-    return ["systemctl"] + (["--user", f"--machine={paths['user']}@"] if paths["scope"] == "user" else [])
+    if not isinstance(paths, dict) or paths.get("scope") not in ("system", "user") or (
+            paths["scope"] == "user" and not paths.get("user")):
+        raise AnsibleFilterError("openclaw_systemctl: expects openclaw_gateway_paths (scope system or user; user needs "
+                                 f"'user'), got {paths!r}")
+    return HOST.systemctl_argv(paths["scope"], paths.get("user"))
 
 
 SECRETS_PROVIDER = "openclawops"
