@@ -75,6 +75,9 @@ def run_module(monkeypatch):
     def run(main, args, check_mode=False):
         payload = dict(args, _ansible_check_mode=check_mode, _ansible_remote_tmp="/tmp", _ansible_keep_remote_files=False)
         monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": payload})))
+        # ansible-core 2.19+ decodes the arguments with a serialization profile (what its own
+        # ansible.module_utils.testing.patch_module_args sets); older versions have no such attribute
+        monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
         try:
             main()
         except ExitJson as e:
