@@ -42,7 +42,7 @@ NAMESPACE, NAME = "openclaw", "ops"
 FQ = f"{NAMESPACE}.{NAME}"
 MU_PACKAGE = f"ansible_collections.{NAMESPACE}.{NAME}.plugins.module_utils"
 # sanity ignore files for these ansible-core versions, all from collection/tests/sanity/ignore.txt
-SANITY_VERSIONS = ("2.17", "2.18")
+SANITY_VERSIONS = ("2.17", "2.18", "2.19", "2.20", "2.21")
 # the directory ansible-playbook runs in, as the shell says (the pipe lookup runs in the playbook's directory); the
 # playbook's directory when PWD is not set, rather than /
 RUN_DIR = "{{ lookup('ansible.builtin.env', 'PWD', default=playbook_dir) }}"
