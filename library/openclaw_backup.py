@@ -150,13 +150,15 @@ bytes:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_backup_flow import Backup
 from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_spec import spec
 
 CLASSES = ["all", "config", "credentials", "agents", "sessions", "workspace", "other"]
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=spec(
+            "state_dir", "marker",
             state_dir=dict(type="path", required=True),
             dest_dir=dict(type="path", required=True),
             classes=dict(type="list", elements="str", default=["all"], choices=CLASSES),
@@ -164,7 +166,6 @@ def main():
             openclaw_version=dict(type="str"),
             min_free_mb=dict(type="int", default=256),
             lock_timeout=dict(type="int", default=0),
-            marker_dir=dict(type="path", default="/var/lib/openclaw-ops/markers"),
             owner=dict(type="str"),
             compresslevel=dict(type="int", default=1),
             threads=dict(type="int", default=2),

@@ -247,33 +247,30 @@ log_tail:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_health_check import check_health
 from ansible.module_utils.openclaw_probe import probe_argument_spec
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
 
 
 def main():
-    spec = probe_argument_spec()
-    spec.update(
-        wait=dict(type="bool", default=False),
-        wait_timeout=dict(type="int", default=120),
-        interval=dict(type="float", default=1.0),
-        expect_version=dict(type="str"),
-        log_file=dict(type="path"),
-        log_lines=dict(type="int", default=20),
-        fail_on_unhealthy=dict(type="bool", default=True),
-        deep=dict(type="bool", default=False),
-        cli=dict(type="path", default="/opt/openclaw/current/node_modules/.bin/openclaw"),
-        node_bin_dir=dict(type="path"),
-        config_path=dict(type="path"),
-        state_dir=dict(type="path"),
-        run_as=dict(type="str"),
-        token_file=dict(type="path"),
-        deep_timeout=dict(type="int", default=10),
-        unit=dict(type="str", default="openclaw-gateway.service"),
-        scope=dict(type="str", choices=["system", "user"], default="system"),
-        user=dict(type="str"),
-        container=dict(type="str"),
-        engine=dict(type="str", choices=["podman", "docker"], default="podman"),
+    module = AnsibleModule(
+        argument_spec=spec(
+            "service", "cli", "state_dir", "token_file",
+            **probe_argument_spec(),
+            wait=dict(type="bool", default=False),
+            wait_timeout=dict(type="int", default=120),
+            interval=dict(type="float", default=1.0),
+            expect_version=dict(type="str"),
+            log_file=dict(type="path"),
+            log_lines=dict(type="int", default=20),
+            fail_on_unhealthy=dict(type="bool", default=True),
+            deep=dict(type="bool", default=False),
+            run_as=dict(type="str"),
+            deep_timeout=dict(type="int", default=10),
+            container=dict(type="str"),
+            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
+        ),
+        supports_check_mode=True,
+        required_if=[USER_SCOPE_NEEDS_USER],
     )
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True, required_if=[("scope", "user", ["user"])])
     result = check_health(module)
     if result["healthy"] or not module.params["fail_on_unhealthy"]:
         module.exit_json(**result)

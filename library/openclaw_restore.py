@@ -104,29 +104,21 @@ archive_version:
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
 from ansible.module_utils.openclaw_restore_flow import Restorer
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=spec(
+            "service", "port", "ready", "cli", "state_dir", "owner",
             archive=dict(type="path", required=True),
             state_dir=dict(type="path", required=True),
-            owner=dict(type="str", required=True),
-            group=dict(type="str", required=True),
             installed_version=dict(type="str", required=True),
-            unit=dict(type="str", default="openclaw-gateway.service"),
-            scope=dict(type="str", choices=["system", "user"], default="system"),
-            user=dict(type="str"),
-            cli=dict(type="path", default="/opt/openclaw/current/node_modules/.bin/openclaw"),
-            node_bin_dir=dict(type="path"),
-            config_path=dict(type="path"),
-            port=dict(type="int", default=18789),
-            ready_timeout=dict(type="int", default=120),
             verify_only=dict(type="bool", default=False),
             extract_to=dict(type="path"),
             doctor=dict(type="bool", default=True),
         ),
-        required_if=[("scope", "user", ["user"])],
+        required_if=[USER_SCOPE_NEEDS_USER],
         supports_check_mode=True,
     )
     try:

@@ -100,25 +100,19 @@ seconds:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_spec import spec
 from ansible.module_utils.openclaw_token_rotation import Rotator
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            token_file=dict(type="path"),
+        argument_spec=spec(
+            "port", "cli", "state_dir", "owner", "marker", "token_file",
             config_path=dict(type="path", required=True),
             source=dict(type="str", choices=["file", "config"], default="file"),
             token=dict(type="str", no_log=True),
-            owner=dict(type="str", required=True),
-            group=dict(type="str", required=True),
-            port=dict(type="int", default=18789),
-            cli=dict(type="path", default="/opt/openclaw/current/node_modules/.bin/openclaw"),
-            node_bin_dir=dict(type="path"),
-            state_dir=dict(type="path"),
             accept_timeout=dict(type="int", default=20),
             return_token=dict(type="bool", default=False),
-            marker_dir=dict(type="path", default="/var/lib/openclaw-ops/markers"),
         ),
         required_if=[("source", "file", ["token_file"])],
         supports_check_mode=True,

@@ -194,12 +194,14 @@ aside:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
 from ansible.module_utils.openclaw_upgrade_flow import Upgrader, check_params
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
+        argument_spec=spec(
+            "service", "port", "ready", "state_dir", "owner",
             action=dict(type="str", choices=["upgrade", "rollback", "plan"], default="upgrade"),
             version=dict(type="str"),
             backup_archive=dict(type="path"),
@@ -209,13 +211,6 @@ def main():
             npm_cache_dir=dict(type="path", default="/var/cache/openclaw/npm"),
             ca_bundle=dict(type="path", default="/etc/ssl/certs/ca-certificates.crt"),
             state_dir=dict(type="path", required=True),
-            owner=dict(type="str", required=True),
-            group=dict(type="str", required=True),
-            unit=dict(type="str", default="openclaw-gateway.service"),
-            scope=dict(type="str", choices=["system", "user"], default="system"),
-            user=dict(type="str"),
-            port=dict(type="int", default=18789),
-            ready_timeout=dict(type="int", default=120),
             verify_command=dict(type="str"),
             verify_timeout=dict(type="int", default=120),
             keep_versions=dict(type="int", default=3),
@@ -223,7 +218,7 @@ def main():
             rehearse=dict(type="bool", default=True),
             record_dir=dict(type="path", default="/var/lib/openclaw-ops/upgrade"),
         ),
-        required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"]), ("scope", "user", ["user"])],
+        required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"]), USER_SCOPE_NEEDS_USER],
         supports_check_mode=True,
     )
     try:
