@@ -2,7 +2,8 @@
 
 In this repository the fragments are `openclaw.<name>` (ansible.cfg: doc_fragment_plugins = doc_fragments); in the
 collection, `openclaw.ops.openclaw.<name>` (scripts/build-collection.py rewrites the names). A module that documents
-an option again changes only what differs for it (a `required`, a description); Ansible merges the rest in.
+an option again changes only what differs for it (a `required`, a description); Ansible merges the rest in. The
+argument specs of these options are written once too, under the same names, in module_utils/openclaw_spec.py.
 """
 
 
