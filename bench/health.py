@@ -47,6 +47,7 @@ def module_runner():
     def run(port, **extra):
         basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {"port": port, "unit": "",
                                                                           "_ansible_remote_tmp": "/tmp", **extra}}))
+        basic._ANSIBLE_PROFILE = "legacy"  # ansible-core 2.19+ decodes the arguments with a profile; unused before
         try:
             openclaw_health.main()
         except Done as d:

@@ -91,6 +91,7 @@ def test_unknown_path_on_the_real_gateway_is_html_200_and_not_healthy(gateway, m
     from ansible.module_utils.common.text.converters import to_bytes
 
     monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {"_ansible_remote_tmp": "/tmp"}})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)  # ansible-core 2.19+: the arguments' profile
     module = basic.AnsibleModule(argument_spec={})
     res = fetch_json(module, f"http://127.0.0.1:{gateway.port}/metrics", 5)
     assert res["status"] == 200 and res["json"] is None
