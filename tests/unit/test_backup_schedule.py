@@ -17,12 +17,28 @@ ROOT = Path(__file__).resolve().parents[2]
 ROLE = ROOT / "roles" / "openclaw_backup"
 
 
+def trusted(value):
+    """Strings as Ansible's loader marks the role files it reads: ansible-core 2.19+ renders only trusted templates
+    (`trust_as_template`); older versions have no such mark and render every string."""
+    try:
+        from ansible.template import trust_as_template
+    except ImportError:
+        return value
+    if isinstance(value, str):
+        return trust_as_template(value)
+    if isinstance(value, dict):
+        return {k: trusted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [trusted(v) for v in value]
+    return value
+
+
 def rendered_plist(**overrides):
     variables = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
     variables.update(yaml.safe_load((ROLE / "vars" / "main.yml").read_text()))
     variables.update(role_path=str(ROLE), playbook_dir=str(ROOT / "playbooks"), **overrides)
-    templar = Templar(loader=DataLoader(), variables=variables)
-    text = templar.template("{{ _openclaw_backup_launchd_plist }}")
+    templar = Templar(loader=DataLoader(), variables=trusted(variables))
+    text = templar.template(trusted("{{ _openclaw_backup_launchd_plist }}"))
     return text, plistlib.loads(text.encode())
 
 

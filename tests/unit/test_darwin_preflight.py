@@ -34,7 +34,11 @@ def free_port():
 def run_preflight(tmp_path, facts):
     cache = tmp_path / "facts"
     cache.mkdir()
-    (cache / "box1").write_text(json.dumps({f"ansible_{k}": v for k, v in facts.items()}))
+    # the facts cache as each ansible-core writes it: up to 2.18 the file `box1`; 2.19+ reads `s1_box1` holding the
+    # same JSON as a string under `__payload__` (both are written: each version reads its own)
+    cached = json.dumps({f"ansible_{k}": v for k, v in facts.items()})
+    (cache / "box1").write_text(cached)
+    (cache / "s1_box1").write_text(json.dumps({"__payload__": cached}))
     play = [{"hosts": "box1", "gather_facts": False, "connection": "local",
              "vars": {"ansible_python_interpreter": sys.executable,
                       "openclaw_gateway_token": "unit-test-token-0123456789abcdef0123456789",
@@ -53,8 +57,8 @@ def run_preflight(tmp_path, facts):
                ANSIBLE_CACHE_PLUGIN_CONNECTION=str(cache), ANSIBLE_GATHERING="explicit", ANSIBLE_FORCE_COLOR="0",
                ANSIBLE_CALLBACKS_ENABLED="ansible.builtin.default", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.default",
                ANSIBLE_LOCALHOST_WARNING="0", ANSIBLE_INVENTORY_UNPARSED_WARNING="0")
-    res = subprocess.run(["ansible-playbook", "-i", "box1,", str(pb)], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=300)
+    res = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "box1,", str(pb)], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=300)
     return res.returncode, " ".join(res.stdout.split())
 
 

@@ -42,7 +42,8 @@ def play(tmp, tasks, vars_files):
     pb.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "connection": "local",
                                    "vars": {"ansible_python_interpreter": sys.executable},
                                    "vars_files": [str(f) for f in vars_files], "tasks": tasks}]))
-    return subprocess.run(["ansible-playbook", "-i", "localhost,", str(pb)], cwd=ROOT, env=ansible_env(),
+    return subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", "localhost,", str(pb)],
+                          cwd=ROOT, env=ansible_env(),
                           capture_output=True, text=True, timeout=300)
 
 
