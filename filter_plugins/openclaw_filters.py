@@ -220,6 +220,33 @@ def openclaw_systemctl(paths):
     return HOST.systemctl_argv(paths["scope"], paths.get("user"))
 
 
+def openclaw_sparkline(values, width=160, height=32, label=""):
+    """An inline SVG line of a series (None for a missing point), for the self-contained HTML fleet report: no script,
+    no external asset. The last point is marked; an empty or all-missing series gives an empty SVG of the same size."""
+    if not isinstance(values, (list, tuple)):
+        raise AnsibleFilterError(f"openclaw_sparkline: expects a list of numbers, got {type(values).__name__}")
+    width, height = int(width), int(height)
+    points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
+    title = f"<title>{_xml(label)}</title>" if label else ""
+    head = f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    if not points:
+        return f"{head}{title}</svg>"
+    low, high = min(v for _, v in points), max(v for _, v in points)
+    span, steps, pad = (high - low) or 1.0, max(len(values) - 1, 1), 3
+
+    def xy(i, v):
+        return round(pad + i * (width - 2 * pad) / steps, 1), round(height - pad - (v - low) * (height - 2 * pad) / span, 1)
+
+    line = " ".join(f"{x},{y}" for x, y in (xy(i, v) for i, v in points))
+    x, y = xy(*points[-1])
+    return (f'{head}{title}<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
+            f'<circle cx="{x}" cy="{y}" r="2.5" fill="currentColor"/></svg>')
+
+
+def _xml(text):
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 SECRETS_PROVIDER = "openclawops"
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
@@ -263,6 +290,7 @@ class FilterModule:
             "to_plist": to_plist,
             "systemd_verify_cmd": systemd_verify_cmd,
             "openclaw_systemctl": openclaw_systemctl,
+            "openclaw_sparkline": openclaw_sparkline,
             "openclaw_secret_ref": openclaw_secret_ref,
             "openclaw_secret_refs": openclaw_secret_refs,
         }

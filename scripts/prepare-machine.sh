@@ -8,7 +8,8 @@ PKGS=(podman runc debootstrap uidmap fuse-overlayfs slirp4netns logrotate
       openssh-client  # the production-path tests reach their hosts over SSH
       age         # decrypts backups made with openclaw_backup encrypt_recipients (the identity stays here)
       catatonit   # podman's init for compose `init: true` (the compose Molecule scenario)
-      prometheus)  # promtool checks the alert rules
+      prometheus  # promtool checks the alert rules
+      chromium)   # renders the HTML fleet report in tests/integration/test_fleet_report.py (headless)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

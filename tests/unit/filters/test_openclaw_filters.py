@@ -84,3 +84,21 @@ def test_openclaw_systemctl_per_scope():
     for bad in ({"scope": "user", "user": ""}, {"scope": "launchd"}, "system"):
         with pytest.raises(AnsibleFilterError, match="openclaw_systemctl"):
             openclaw_systemctl(bad)
+
+
+def test_openclaw_sparkline_draws_the_series_and_marks_the_last_point():
+    import xml.etree.ElementTree as ET
+
+    from openclaw_filters import openclaw_sparkline
+
+    svg = ET.fromstring(openclaw_sparkline([100, None, 300, 200], width=100, height=20, label="memory <MB>"))
+    ns = {"s": "http://www.w3.org/2000/svg"}
+    points = [tuple(map(float, p.split(","))) for p in svg.find("s:polyline", ns).get("points").split()]
+    assert len(points) == 3 and points[0][0] == 3.0 and points[-1][0] == 97.0  # the gap keeps its x position
+    assert points[1][1] == 3.0 and points[0][1] == 17.0  # highest at the top, lowest at the bottom
+    assert svg.find("s:title", ns).text == "memory <MB>"
+    assert (float(svg.find("s:circle", ns).get("cx")), float(svg.find("s:circle", ns).get("cy"))) == points[-1]
+    empty = ET.fromstring(openclaw_sparkline([None, None]))
+    assert empty.find("s:polyline", ns) is None and empty.get("width") == "160"
+    with pytest.raises(AnsibleFilterError, match="openclaw_sparkline"):
+        openclaw_sparkline("1,2,3")
