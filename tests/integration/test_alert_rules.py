@@ -28,7 +28,7 @@ def test_promtool_check_rules(rendered):
     res = subprocess.run(["promtool", "check", "rules", "openclaw.rules.yml"], cwd=rendered, capture_output=True,
                          text=True)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "SUCCESS: 12 rules found" in res.stdout
+    assert "SUCCESS: 23 rules found" in res.stdout
 
 
 def test_promtool_unit_tests(rendered):

@@ -14,6 +14,7 @@ Usage: openclaw-metrics-collector.py [--config /etc/openclaw-ops/collector.json]
 import argparse
 import json
 import os
+import re
 import sys
 import tempfile
 import time
@@ -25,6 +26,7 @@ from openclaw_host import (  # noqa: E402
     http_json,
     parse_json,
     probe_endpoints,
+    run,
     run_gateway_cli,
     summarize_channels,
     unit_show,
@@ -45,19 +47,115 @@ DEFAULTS = {
     "run_as": "",
     "marker_dir": "/var/lib/openclaw-ops/markers",
     "textfile": "/var/lib/prometheus/node-exporter/openclaw.prom",
+    "backup_dir": "",
+    "journal": True,
 }
 
 
-def channels(cfg):
-    """(configured, connected) from the authenticated deep check, or None when unavailable."""
+def deep_health(cfg):
+    """The authenticated `openclaw health --json` payload, or None when unavailable."""
     rc, out, _err = run_gateway_cli(cfg["cli"], ["health", "--json", "--timeout", str(int(cfg["deep_timeout"]) * 1000)],
                                     owner=cfg["run_as"], timeout=int(cfg["deep_timeout"]) + 20,
                                     env=gateway_env(cfg["node_bin_dir"], cfg["config_path"], cfg["state_dir"]))
     data = parse_json(out)
     if rc == 124 or not isinstance(data, dict) or data.get("ok") is not True or not isinstance(data.get("channels"), dict):
         return None
+    return data
+
+
+def deep_series(data):
+    """Channels, sessions and delivery queues from the health payload. Queue depth: the gateway lists only pressured
+    ingress lanes (retried 8+ times with an error, or a claim stale for 30 min) and dead-lettered entries, so 0 is the
+    usual value; last activity: the newest `updatedAt` of the recent sessions."""
     counts = summarize_channels(data)
-    return counts["configured"], counts["connected"]
+    out = [("openclaw_channels_configured", "Channels configured.", "gauge", {}, counts["configured"]),
+           ("openclaw_channels_connected", "Channels connected.", "gauge", {}, counts["connected"])]
+    sessions = data.get("sessions") if isinstance(data.get("sessions"), dict) else {}
+    if isinstance(sessions.get("count"), int):
+        out.append(("openclaw_sessions", "Sessions in the default agent's store.", "gauge", {}, sessions["count"]))
+    stamps = [r.get("updatedAt") for r in sessions.get("recent") or [] if isinstance(r, dict)]
+    stamps = [t for t in stamps if isinstance(t, (int, float)) and not isinstance(t, bool)]
+    if stamps:
+        out.append(("openclaw_last_activity_timestamp_seconds", "Newest session update (health sessions.recent).",
+                    "gauge", {}, round(max(stamps) / 1000, 3)))
+    queues = data.get("deliveryQueues") if isinstance(data.get("deliveryQueues"), dict) else {}
+
+    def total(key, field):
+        return sum(int(q.get(field) or 0) for q in queues.get(key) or [] if isinstance(q, dict))
+    out.append(("openclaw_delivery_queue_pending", "Pending and claimed entries in pressured ingress lanes.", "gauge", {},
+                total("ingressPressure", "pendingCount") + total("ingressPressure", "claimedCount")))
+    out.append(("openclaw_delivery_queue_blocked", "Blocked entries in pressured ingress lanes.", "gauge", {},
+                total("ingressPressure", "blockedCount")))
+    out.append(("openclaw_delivery_queue_dead_letter", "Dead-lettered delivery entries (outbound and inbound).", "gauge",
+                {}, total("failed", "count") + total("ingressFailed", "count")))
+    return out
+
+
+def event_loop(readyz):
+    """The event-loop figures /readyz reports (`eventLoop`: delayP99Ms, delayMaxMs, utilization, degraded)."""
+    loop = readyz.get("eventLoop") if isinstance(readyz, dict) else None
+    if not isinstance(loop, dict):
+        return []
+    out = []
+    for key, name, text, scale in (
+        ("delayP99Ms", "openclaw_event_loop_delay_p99_seconds", "Event-loop delay, 99th percentile (/readyz).", 1000),
+        ("delayMaxMs", "openclaw_event_loop_delay_max_seconds", "Event-loop delay, maximum (/readyz).", 1000),
+        ("utilization", "openclaw_event_loop_utilization", "Event-loop utilization 0-1 (/readyz).", 1),
+    ):
+        if isinstance(loop.get(key), (int, float)) and not isinstance(loop.get(key), bool):
+            out.append((name, text, "gauge", {}, round(loop[key] / scale, 6)))
+    if isinstance(loop.get("degraded"), bool):
+        out.append(("openclaw_event_loop_degraded", "1 when /readyz says the event loop is degraded.", "gauge", {},
+                    int(loop["degraded"])))
+    return out
+
+
+def tree_usage(root):
+    """(bytes on disk, size of the largest SQLite WAL file) below `root`; None when it cannot be read."""
+    total, wal = 0, 0
+    if not root or not os.path.isdir(root):
+        return None
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            total += st.st_blocks * 512
+            if name.endswith("-wal"):
+                wal = max(wal, st.st_size)
+    return total, wal
+
+
+def journal_bytes():
+    """What `journalctl --disk-usage` reports, in bytes; None without journald."""
+    out = run(["journalctl", "--disk-usage"], timeout=20)[1]
+    found = re.search(r"take up ([0-9.]+)([BKMGT])", out or "")
+    return round(float(found.group(1)) * 1024 ** "BKMGT".index(found.group(2))) if found else None
+
+
+def growth(cfg):
+    """What grows on a gateway host until it fails: the state dir and its SQLite WAL files, the backup dir, the journal,
+    and the free space under the state and backup dirs."""
+    out = []
+    state = tree_usage(cfg["state_dir"])
+    if state is not None:
+        out.append(("openclaw_state_dir_bytes", "Disk used by the gateway's state directory.", "gauge", {}, state[0]))
+        out.append(("openclaw_sqlite_wal_max_bytes", "Size of the largest SQLite WAL file in the state directory.",
+                    "gauge", {}, state[1]))
+    backups = tree_usage(cfg["backup_dir"])
+    if backups is not None:
+        out.append(("openclaw_backup_dir_bytes", "Disk used by the backup directory.", "gauge", {}, backups[0]))
+    for path, kind in ((cfg["state_dir"], "state"), (cfg["backup_dir"], "backup")):
+        if path and os.path.isdir(path):
+            st = os.statvfs(path)
+            out.append(("openclaw_filesystem_free_bytes", "Free space (for non-root users) under the directory.",
+                        "gauge", {"dir": kind}, st.f_bavail * st.f_frsize))
+    journal = journal_bytes() if cfg["journal"] else None
+    if journal is not None:
+        out.append(("openclaw_journal_bytes", "Disk used by the systemd journal (journalctl --disk-usage).", "gauge", {},
+                    journal))
+    return out
 
 
 def marker(cfg, name):
@@ -84,6 +182,7 @@ def collect(cfg):
     m.append(("openclaw_up", "1 when /healthz reports the gateway live.", "gauge", {}, int(up)))
     m.append(("openclaw_ready", "1 when /readyz reports ready.", "gauge", {}, int(ready)))
     m.append(("openclaw_failing_checks", "Readiness checks /readyz reports failing.", "gauge", {}, len(failing)))
+    m += event_loop(probe["raw"].get("/readyz"))
     if startupz and startupz.get("version"):
         m.append(("openclaw_build_info", "Running gateway version.", "gauge", {"version": startupz["version"]}, 1))
     if startupz and isinstance(startupz.get("uptimeMs"), (int, float)):
@@ -100,11 +199,10 @@ def collect(cfg):
                       usage["cpu_seconds"]))
             m.append(("openclaw_processes", "Processes in the unit's cgroup.", "gauge", {}, usage["processes"]))
     if cfg["deep"] and up:
-        ch = channels(cfg)
-        m.append(("openclaw_deep_check_ok", "1 when `openclaw health --json` answered.", "gauge", {}, int(ch is not None)))
-        if ch is not None:
-            m.append(("openclaw_channels_configured", "Channels configured.", "gauge", {}, ch[0]))
-            m.append(("openclaw_channels_connected", "Channels connected.", "gauge", {}, ch[1]))
+        data = deep_health(cfg)
+        m.append(("openclaw_deep_check_ok", "1 when `openclaw health --json` answered.", "gauge", {}, int(data is not None)))
+        if data is not None:
+            m += deep_series(data)
     for name, fname, text in (
         ("openclaw_last_backup_success_timestamp_seconds", "backup_success", "Time of the last successful backup."),
         ("openclaw_token_last_rotated_timestamp_seconds", "token_rotated", "Time of the last token rotation."),
@@ -112,6 +210,7 @@ def collect(cfg):
         value = marker(cfg, fname)
         if value is not None:  # absent marker = absent metric, never a misleading zero
             m.append((name, text, "gauge", {}, value))
+    m += growth(cfg)
     m.append(("openclaw_collector_duration_seconds", "Time this collection took.", "gauge", {},
               round(time.monotonic() - started, 3)))
     m.append(("openclaw_collector_last_run_timestamp_seconds", "When this collection ran.", "gauge", {},
