@@ -231,7 +231,7 @@ def openclaw_sparkline(values, width=160, height=32, label=""):
     head = f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
     if not points:
         return f"{head}{title}</svg>"
-    low, high = min(v for _, v in points), max(v for _, v in points)
+    low, high = min(v for _i, v in points), max(v for _i, v in points)
     span, steps, pad = (high - low) or 1.0, max(len(values) - 1, 1), 3
 
     def xy(i, v):

@@ -191,11 +191,21 @@ def assemble(dest):
         raise BuildError("still pointing at the repository layout:\n  " + "\n  ".join(leftovers))
 
     # sanity ignores: one source, one file per ansible-core version
+    # (a line that starts with `@<version>[,<version>] ` goes to those versions' files only: ansible-test fails on an
+    # entry a version does not need)
     ignore = (src / "tests" / "sanity" / "ignore.txt").read_text(encoding="utf-8")
-    entries = "".join(line + "\n" for line in ignore.splitlines() if line.strip() and not line.startswith("#"))
     (dest / "tests" / "sanity").mkdir(parents=True)
     for v in SANITY_VERSIONS:
-        (dest / "tests" / "sanity" / f"ignore-{v}.txt").write_text(entries, encoding="utf-8")
+        entries = []
+        for line in ignore.splitlines():
+            if not line.strip() or line.startswith("#"):
+                continue
+            if line.startswith("@"):
+                versions, line = line[1:].split(" ", 1)
+                if v not in versions.split(","):
+                    continue
+            entries.append(line + "\n")
+        (dest / "tests" / "sanity" / f"ignore-{v}.txt").write_text("".join(entries), encoding="utf-8")
 
 
 def build_tarball(dest, dist):
