@@ -40,6 +40,8 @@ DEFAULTS = {
     "user": "",
     "deep": True,
     "deep_timeout": 10,
+    # a busy host can take seconds to answer; a timeout here writes openclaw_up 0, which pages after a minute
+    "probe_timeout": 10,
     "cli": "/opt/openclaw/current/node_modules/.bin/openclaw",
     "node_bin_dir": "",
     "config_path": "",
@@ -177,7 +179,7 @@ def collect(cfg):
     started = time.monotonic()
     base = f"http://127.0.0.1:{int(cfg['port'])}"
     m = []  # (name, help, type, labels, value)
-    probe = probe_endpoints(lambda url: http_json(url, 3.0), base)
+    probe = probe_endpoints(lambda url: http_json(url, float(cfg["probe_timeout"])), base)
     up, ready, failing, startupz = probe["live"], probe["ready"], probe["failing"], probe["raw"]["/startupz"]
     m.append(("openclaw_up", "1 when /healthz reports the gateway live.", "gauge", {}, int(up)))
     m.append(("openclaw_ready", "1 when /readyz reports ready.", "gauge", {}, int(ready)))
