@@ -37,13 +37,17 @@ class PodmanHost:
         publish = ["-p", "127.0.0.1::22"] if self.ssh_dir else []
         sh("podman", "run", "-d", "--name", self.name, "--hostname", self.name, "--systemd=always", *publish,
            "-v", f"{ROOT / '.cache' / 'npm'}:/var/cache/openclaw/npm", self.image)
-        for _ in range(50):
-            state = self.run("systemctl is-system-running", check=False).stdout.strip()
-            if state in ("running", "degraded"):
-                break
-            sh("sleep", "0.2")
-        if self.ssh_dir:
-            self._authorize_ssh_key()
+        try:
+            for _ in range(50):
+                state = self.run("systemctl is-system-running", check=False).stdout.strip()
+                if state in ("running", "degraded"):
+                    break
+                sh("sleep", "0.2")
+            if self.ssh_dir:
+                self._authorize_ssh_key()
+        except BaseException:
+            self.__exit__()  # a failed set-up leaves no container behind (`with` only exits what it entered)
+            raise
         return self
 
     def _authorize_ssh_key(self):
