@@ -194,6 +194,16 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
 
         # doctor becomes the unprivileged service account; diagnose fetches its bundle
         play("doctor.yml")
+        # maintenance: a dry run changes no session and takes no backup; apply=true backs up first, then cleans up;
+        # both cap the journal with a journald drop-in
+        before = host.run(f"ls {BACKUPS}").stdout
+        out = play("maintenance.yml")
+        assert "Preview only" in out and host.run(f"ls {BACKUPS}").stdout == before, out[-3000:]
+        assert "SystemMaxUse=1G" in host.run("cat /etc/systemd/journald.conf.d/60-openclaw-ops.conf").stdout
+        out = play("maintenance.yml", "-e", "apply=true")
+        assert "Cleaned up the sessions after backup /var/backups/openclaw/openclaw-premaintenance-" in " ".join(out.split())
+        assert "openclaw-premaintenance-" in host.run(f"ls {BACKUPS}").stdout
+        assert gateway("ActiveState") == "active"
         diag = tmp_path / "diag"
         play("diagnose.yml", "-e", f"openclaw_diagnose_dir={diag}")
         assert len(list(diag.rglob("*.tar.gz"))) == 1
