@@ -174,15 +174,46 @@ def run_cancellable(kwargs: dict):
     report says so."""
     import ansible_runner  # imported late: `--help` stays fast
 
-    stop = []
+    stop, doomed = [], []
     previous = {sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
                 for sig in (signal.SIGTERM, signal.SIGINT)}
-    kwargs["cancel_callback"] = lambda: bool(stop)
+
+    def cancel():
+        # runner kills ansible-playbook's process group; since ansible-core 2.19 a worker and the task it runs live
+        # in groups of their own and outlive it (a `command` task kept running): they are noted here and killed after
+        if stop and not doomed:
+            doomed.extend(descendants(os.getpid()))
+        return bool(stop)
+
+    kwargs["cancel_callback"] = cancel
     try:
         return ansible_runner.run(**kwargs)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        for pid in doomed:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+
+
+def descendants(root: int) -> list[int]:
+    """The PIDs of every process below `root` (from /proc), children first."""
+    parent = {}
+    for entry in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                parent[int(entry)] = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found, todo = [], [root]
+    while todo:
+        current = todo.pop()
+        kids = [pid for pid, ppid in parent.items() if ppid == current]
+        found += kids
+        todo += kids
+    return found
 
 
 def why_failed(report: dict, args: argparse.Namespace, rc: int, status: str, output: str, out) -> str:

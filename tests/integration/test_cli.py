@@ -161,7 +161,7 @@ def test_ansible_builder_create(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stdout + res.stderr
     containerfile = (ctx / "Containerfile").read_text()
-    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.17,<2.19 ansible-runner>=2.4,<3"' in containerfile
-    assert 'ARG PYCMD="/usr/bin/python3.11"' in containerfile and "introspect" in containerfile
+    assert 'ARG ANSIBLE_INSTALL_REFS="ansible-core>=2.17,<2.22 ansible-runner>=2.4,<3"' in containerfile
+    assert 'ARG PYCMD="/usr/bin/python3.12"' in containerfile and "introspect" in containerfile
     assert "jsonschema>=4.18,<5" in (ctx / "_build" / "requirements.txt").read_text()
     assert "openssh-clients [platform:rpm]" in (ctx / "_build" / "bindep.txt").read_text()

@@ -11,7 +11,9 @@ result contract, in the shape of the recorded events.
 
 import io
 import json
+import os
 import sys
+import time
 import tomllib
 from argparse import Namespace
 from pathlib import Path
@@ -248,3 +250,23 @@ def test_missing_inventory_is_a_usage_error(tmp_path, capsys):
     """ansible-playbook only warns about a missing inventory and runs on none: refused before it starts."""
     assert cli.main(["health", "-i", str(tmp_path / "nope.yml")]) == 2
     assert "inventory not found" in capsys.readouterr().err
+
+
+def test_descendants_finds_children_and_grandchildren():
+    """What a cancel kills after runner's own kill (since ansible-core 2.19 a task can outlive ansible-playbook)."""
+    import subprocess
+
+    child = subprocess.Popen(["sh", "-c", "sleep 30 & wait"])
+    try:
+        for _ in range(50):
+            found = cli.descendants(os.getpid())
+            if len(found) >= 2:
+                break
+            time.sleep(0.05)
+        assert child.pid in found and len(found) >= 2  # sh and its sleep
+        assert os.getpid() not in found
+    finally:
+        for pid in cli.descendants(child.pid):
+            os.kill(pid, 9)
+        child.kill()
+        child.wait()
