@@ -228,7 +228,8 @@ def openclaw_sparkline(values, width=160, height=32, label=""):
     width, height = int(width), int(height)
     points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
     title = f"<title>{_xml(label)}</title>" if label else ""
-    head = f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" height="{height}"'
+            f' viewBox="0 0 {width} {height}">')
     if not points:
         return f"{head}{title}</svg>"
     low, high = min(v for _i, v in points), max(v for _i, v in points)
