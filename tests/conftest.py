@@ -28,7 +28,7 @@ GROUP_SECONDS = {
     "test_service_ops[system]": 600, "test_scenarios[default]": 600, "test_upgrade": 600,
     "test_service_ops[user]": 420, "test_scenarios[user-scope]": 350, "test_scenarios[hardened]": 350,
     "test_production_path[nopasswd]": 320, "test_production_path[password]": 280, "test_compose": 225,
-    "test_distribution": 300, "test_fleet_report": 200, "test_collection_sanity": 150, "test_cli": 100,
+    "test_distribution": 450, "test_collection_sanity": 150, "test_cli": 100,
     "test_preflight": 100, "test_backup": 90, "unit": 60,
 }
 
