@@ -5,6 +5,7 @@ Pure functions, unit-tested in tests/unit/filters/.
 
 import calendar
 import datetime
+import html
 import importlib.util
 import os
 import re
@@ -227,7 +228,7 @@ def openclaw_sparkline(values, width=160, height=32, label=""):
         raise AnsibleFilterError(f"openclaw_sparkline: expects a list of numbers, got {type(values).__name__}")
     width, height = int(width), int(height)
     points = [(i, float(v)) for i, v in enumerate(values) if v is not None]
-    title = f"<title>{_xml(label)}</title>" if label else ""
+    title = f"<title>{html.escape(str(label))}</title>" if label else ""
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="spark" width="{width}" height="{height}"'
             f' viewBox="0 0 {width} {height}">')
     if not points:
@@ -242,10 +243,6 @@ def openclaw_sparkline(values, width=160, height=32, label=""):
     x, y = xy(*points[-1])
     return (f'{head}{title}<polyline fill="none" stroke="currentColor" stroke-width="1.5" points="{line}"/>'
             f'<circle cx="{x}" cy="{y}" r="2.5" fill="currentColor"/></svg>')
-
-
-def _xml(text):
-    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
 SECRETS_PROVIDER = "openclawops"

@@ -58,3 +58,17 @@ def test_state_dir_size_and_the_largest_wal(tmp_path):
     assert total >= wal
     db.close()
     assert collector.tree_usage(str(tmp_path / "missing")) is None
+
+
+def test_check_config_is_the_roles_validator(tmp_path, capsys):
+    good = tmp_path / "good.json"
+    good.write_text('{"port": 18789, "unit": "openclaw-gateway.service", "deep": true, "backup_dir": "/var/backups/openclaw"}')
+    assert collector.main(["--check-config", str(good)]) == 0
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"port": "18789", "deep": "yes", "colour": 1}')
+    assert collector.main(["--check-config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert "unknown key 'colour'" in err and "port must be int, got '18789'" in err and "deep must be bool" in err
+    (tmp_path / "list.json").write_text("[1]")
+    assert collector.main(["--check-config", str(tmp_path / "list.json")]) == 1
+    assert collector.main(["--check-config", str(tmp_path / "missing.json")]) == 1

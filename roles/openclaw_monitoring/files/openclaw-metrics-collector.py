@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -150,9 +151,8 @@ def growth(cfg):
         out.append(("openclaw_backup_dir_bytes", "Disk used by the backup directory.", "gauge", {}, backups[0]))
     for path, kind in ((cfg["state_dir"], "state"), (cfg["backup_dir"], "backup")):
         if path and os.path.isdir(path):
-            st = os.statvfs(path)
             out.append(("openclaw_filesystem_free_bytes", "Free space (for non-root users) under the directory.",
-                        "gauge", {"dir": kind}, st.f_bavail * st.f_frsize))
+                        "gauge", {"dir": kind}, shutil.disk_usage(path).free))
     journal = journal_bytes() if cfg["journal"] else None
     if journal is not None:
         out.append(("openclaw_journal_bytes", "Disk used by the systemd journal (journalctl --disk-usage).", "gauge", {},
@@ -247,11 +247,32 @@ def write_atomic(path, text):
         raise
 
 
+def config_problems(cfg):
+    """What is wrong with a configuration: unknown keys, and values not of the default's type (or a port not 1-65535)."""
+    problems = [f"unknown key {key!r}" for key in cfg if key not in DEFAULTS]
+    for key, default in DEFAULTS.items():
+        if key in cfg and type(cfg[key]) is not type(default):
+            problems.append(f"{key} must be {type(default).__name__}, got {cfg[key]!r}")
+    if isinstance(cfg.get("port"), int) and not 1 <= cfg["port"] <= 65535:
+        problems.append(f"port must be 1-65535, got {cfg['port']}")
+    return problems
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default="/etc/openclaw-ops/collector.json")
     ap.add_argument("--stdout", action="store_true", help="print instead of writing the textfile")
+    ap.add_argument("--check-config", metavar="PATH", help="check a configuration file and exit (the role's validate)")
     args = ap.parse_args(argv)
+    if args.check_config:
+        try:
+            with open(args.check_config) as fh:
+                problems = config_problems(json.load(fh))
+        except (OSError, ValueError, AttributeError) as exc:
+            problems = [f"not a JSON object: {exc}"]
+        for problem in problems:
+            print(f"{args.check_config}: {problem}", file=sys.stderr)
+        return 1 if problems else 0
     cfg = dict(DEFAULTS)
     if os.path.exists(args.config):
         with open(args.config) as fh:
