@@ -17,14 +17,16 @@ OPENCLAW_PREVIOUS_VERSION := 2026.9.5
 SANDBOX_HOSTS ?= 1
 # parallel pytest workers for `make test` (see the test target)
 TEST_WORKERS ?= 3
+# pytest workers of `make oldest` (inside `make test` it is one of the suite's tests)
+OLDEST_WORKERS ?= 2
 export CONTAINERS_CONF := $(CURDIR)/.cache/containers.conf
 export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup venv venv-oldest machine image mirror sandbox sandbox-down test oldest lint unit integration molecule bench collection ee clean
+.PHONY: setup venv venv-oldest machine image mirror sandbox sandbox-down test oldest oldest-run lint unit integration molecule bench collection ee clean
 
-setup: venv machine image mirror
+setup: venv venv-oldest machine image mirror
 
 # A venv made with another Python (an older checkout's, or PYTHON changed) is made again.
 venv: $(VENV)/.installed
@@ -88,16 +90,20 @@ molecule: setup
 # start the groups with the most tests, i.e. the fast unit tests). --durations prints the slowest tests.
 test: setup lint
 	pytest -v -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 tests/unit tests/integration tests/molecule
-	$(MAKE) --no-print-directory oldest
 
 # The oldest supported ansible-core (2.17): lint (production profile), a syntax check of every playbook, the unit
-# tests, and one real-host scenario (deploy, backup, health over the real gateway on a systemd host).
-oldest: setup venv-oldest
+# tests, and one real-host scenario (deploy, backup, health over the real gateway on a systemd host). `make test` runs
+# it as one test of the suite (tests/integration/test_oldest.py), so it fills a worker beside the long scenarios
+# instead of running after them.
+oldest: setup
+	$(MAKE) --no-print-directory oldest-run
+
+oldest-run:
 	PATH=$(VENV_OLDEST)/bin:$$PATH; set -e; ansible --version | head -1; \
 	  ansible-lint; \
 	  ansible-playbook --syntax-check -i inventories/sandbox $$(ls *.yml | grep -vx execution-environment.yml) >/dev/null; \
 	  echo "syntax check: every playbook"; \
-	  pytest -q -n $(TEST_WORKERS) tests/unit tests/integration/test_cli.py::test_deploy_backup_health_then_health_fails_when_the_gateway_stops
+	  pytest -q -n $(OLDEST_WORKERS) tests/unit tests/integration/test_cli.py::test_deploy_backup_health_then_health_fails_when_the_gateway_stops
 
 bench: setup
 	bench/deploy.sh

@@ -25,11 +25,11 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
-    "test_service_ops[system]": 600, "test_scenarios[default]": 600, "test_upgrade": 600,
-    "test_service_ops[user]": 420, "test_scenarios[user-scope]": 350, "test_scenarios[hardened]": 350,
-    "test_production_path[nopasswd]": 320, "test_production_path[password]": 280, "test_compose": 225,
-    "test_distribution": 450, "test_collection_sanity": 150, "test_cli": 100,
-    "test_preflight": 100, "test_backup": 90, "unit": 60,
+    "test_scenarios[default]": 690, "test_service_ops[system]": 670, "test_upgrade": 660,
+    "test_service_ops[user]": 570, "test_distribution": 500, "test_production_path[password]": 380,
+    "test_production_path[nopasswd]": 370, "test_compose": 280, "test_scenarios[user-scope]": 230,
+    "test_oldest": 220, "test_scenarios[hardened]": 200, "test_collection_sanity": 200, "test_cli": 100,
+    "test_preflight": 100, "test_alert_rules": 90, "test_backup": 90, "unit": 60,
 }
 
 
