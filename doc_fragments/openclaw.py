@@ -26,16 +26,16 @@ attributes:
     SERVICE = r"""
 options:
   unit:
-    description: systemd unit of the gateway.
+    description: systemd unit of the gateway. Not given, O(gateway.unit) (none for a compose gateway), else
+      C(openclaw-gateway.service).
     type: str
-    default: openclaw-gateway.service
   scope:
     description: Whether O(unit) is a system unit or a user unit of O(user) (driven from root with C(--machine=USER@)).
+      Not given, O(gateway.scope), else C(system).
     type: str
     choices: [system, user]
-    default: system
   user:
-    description: Login user owning the user unit, required with O(scope=user).
+    description: Login user owning the user unit, required with O(scope=user). Not given, O(gateway.user).
     type: str
 """
 
@@ -43,9 +43,9 @@ options:
     PORT = r"""
 options:
   port:
-    description: Gateway port; probes, gates and the authenticated probe go to it on the loopback address.
+    description: Gateway port; probes, gates and the authenticated probe go to it on the loopback address. Not given,
+      O(gateway.port), else C(18789).
     type: int
-    default: 18789
 """
 
     # How long a (re)started gateway may take: openclaw_restore, openclaw_upgrade.
@@ -63,15 +63,15 @@ options:
 options:
   cli:
     description: Path of the installed C(openclaw) CLI (C(health --json), C(config validate), C(doctor),
-      C(secrets reload), as the module needs).
+      C(secrets reload), as the module needs). Not given, O(gateway.cli), else
+      C(/opt/openclaw/current/node_modules/.bin/openclaw).
     type: path
-    default: /opt/openclaw/current/node_modules/.bin/openclaw
   node_bin_dir:
-    description: Directory with the C(node) binary the CLI runs on.
+    description: Directory with the C(node) binary the CLI runs on. Not given, O(gateway.node_bin_dir).
     type: path
   config_path:
-    description: The gateway's C(openclaw.json) (OPENCLAW_CONFIG_PATH); defaults to C(<state_dir>/openclaw.json) where
-      the module needs it.
+    description: The gateway's C(openclaw.json) (OPENCLAW_CONFIG_PATH). Not given, O(gateway.config_path), else
+      C(<state_dir>/openclaw.json) where the module needs it.
     type: path
 """
 
@@ -79,7 +79,7 @@ options:
     STATE_DIR = r"""
 options:
   state_dir:
-    description: The gateway's state directory (OPENCLAW_STATE_DIR).
+    description: The gateway's state directory (OPENCLAW_STATE_DIR). Not given, O(gateway.state_dir).
     type: path
 """
 
@@ -88,13 +88,11 @@ options:
 options:
   owner:
     description: The service account (system scope) or login user (user scope) that owns the gateway's state; what the
-      module writes is owned by it and the gateway CLI runs as it.
+      module writes is owned by it and the gateway CLI runs as it. Required; not given, O(gateway.owner).
     type: str
-    required: true
   group:
-    description: Group of what the module writes into the gateway's state.
+    description: Group of what the module writes into the gateway's state. Required; not given, O(gateway.group).
     type: str
-    required: true
 """
 
     # Markers the metrics collector exports: openclaw_backup (backup_success), openclaw_token (token_rotated).
@@ -112,6 +110,37 @@ options:
 options:
   token_file:
     description: The gateway token's file on the host (the file SecretRef the gateway reads). The module reads it on the
-      host, so the token never passes through Ansible; what it is used for is in the module's description.
+      host, so the token never passes through Ansible; what it is used for is in the module's description. Not given,
+      O(gateway.token_file).
     type: path
+"""
+
+    # The gateway context, one option for every module that operates a gateway (module_utils/openclaw_spec.py).
+    GATEWAY = r"""
+options:
+  gateway:
+    description:
+      - The gateway context the C(openclaw_common) role resolves on a host (the fact C(openclaw_gateway_paths),
+        documented in C(roles/openclaw_common/README.md)), passed whole as C(gateway="{{ openclaw_gateway_paths }}").
+      - Each option this module documents as coming from a field of O(gateway) is filled from that field unless the task
+        gives the option itself; a field that is empty counts as not given.
+    type: dict
+    suboptions:
+      cli: {description: Path of the installed C(openclaw) CLI., type: path}
+      node_bin_dir: {description: Directory with the C(node) binary the CLI runs on., type: path}
+      state_dir: {description: The gateway's state directory., type: path}
+      config_path: {description: The gateway's C(openclaw.json)., type: path}
+      token_file: {description: The gateway token's file., type: path}
+      log_file: {description: The gateway's log file., type: path}
+      log_dir: {description: The directory of the gateway's logs., type: path}
+      owner: {description: The account that runs the gateway and owns its state., type: str}
+      group: {description: Group of the gateway's state., type: str}
+      unit: {description: The systemd unit of the gateway., type: str}
+      scope: {description: systemd scope of the unit., type: str, choices: [system, user]}
+      user: {description: Login user of a user-scope unit (empty for the system scope)., type: str}
+      port: {description: The gateway's port., type: int}
+      version: {description: The openclaw version the host runs., type: str}
+      manager: {description: What runs the gateway., type: str, choices: [systemd, launchd, compose]}
+      engine: {description: Container engine of a compose gateway (empty otherwise)., type: str}
+      container: {description: Container of a compose gateway (empty otherwise)., type: str}
 """

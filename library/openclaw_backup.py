@@ -25,7 +25,7 @@ version_added: "0.1.0"
 author: openclaw-ops contributors (@openclaw-ops)
 options:
   state_dir:
-    required: true
+    description: The gateway's state directory (OPENCLAW_STATE_DIR). Required; not given, O(gateway.state_dir).
   dest_dir:
     description: Directory the archive is written to (created 0700 if missing).
     type: path
@@ -42,6 +42,7 @@ options:
     default: openclaw-backup
   openclaw_version:
     description: Version of the openclaw that owns the state, recorded in the manifest (restore refuses older installs).
+      Not given, O(gateway.version).
     type: str
   min_free_mb:
     description: Free space that must remain in O(dest_dir) beyond the estimated archive size.
@@ -85,6 +86,7 @@ extends_documentation_fragment:
   - openclaw.attributes
   - openclaw.state_dir
   - openclaw.marker
+  - openclaw.gateway
 """
 
 EXAMPLES = r"""
@@ -147,17 +149,18 @@ bytes:
   sample: 1048576
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_backup_flow import Backup
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_spec import spec
+from ansible.module_utils.openclaw_spec import context_module, spec
 
+# the options the gateway context fills (module_utils/openclaw_spec.py)
+CONTEXT = ("state_dir", "openclaw_version")
 CLASSES = ["all", "config", "credentials", "agents", "sessions", "workspace", "other"]
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec(
+    module = context_module(
+        spec(
             "state_dir", "marker",
             state_dir=dict(type="path", required=True),
             dest_dir=dict(type="path", required=True),
@@ -171,6 +174,7 @@ def main():
             threads=dict(type="int", default=2),
             encrypt_recipients=dict(type="list", elements="str", default=[]),
         ),
+        CONTEXT,
         supports_check_mode=True,
     )
     try:

@@ -39,7 +39,7 @@ options:
     description: Fail unless C(/startupz) reports this version.
     type: str
   log_file:
-    description: Gateway log file whose tail is returned on failure.
+    description: Gateway log file whose tail is returned on failure. Not given, O(gateway.log_file).
     type: path
   log_lines:
     description: Number of log lines returned on failure.
@@ -60,7 +60,8 @@ options:
     type: bool
     default: false
   run_as:
-    description: Run the deep check as this user (the service owner), so nothing it touches becomes root-owned.
+    description: Run the deep check as this user (the service owner), so nothing it touches becomes root-owned. Not
+      given, O(gateway.owner).
     type: str
   deep_timeout:
     description: Seconds the deep check may take (the CLI otherwise hangs 60 s on a down gateway).
@@ -68,7 +69,7 @@ options:
     default: 10
   unit:
     description: systemd unit whose processes are measured (resident memory and CPU of every process in its cgroup).
-      Empty to skip.
+      Empty to skip. Not given, O(gateway.unit) (none for a compose gateway), else C(openclaw-gateway.service).
   container:
     description:
       - Container of a compose deployment whose processes are measured instead of O(unit) (the engine's init PID
@@ -77,12 +78,12 @@ options:
         port mapping. With O(container), RV(version) and RV(uptime_ms) are read inside the container
         (C(<engine> exec <container> node -e fetch(/startupz))) and O(expect_version) is checked against that.
       - RV(restarts) is then the engine's RestartCount and RV(active_state) the container's status (C(running), C(exited)).
+      - Not given, O(gateway.container).
     type: str
   engine:
-    description: Container engine CLI that inspects O(container).
+    description: Container engine CLI that inspects O(container). Not given, O(gateway.engine), else C(podman).
     type: str
     choices: [podman, docker]
-    default: podman
 attributes:
   check_mode:
     support: full
@@ -97,6 +98,7 @@ extends_documentation_fragment:
   - openclaw.cli
   - openclaw.state_dir
   - openclaw.token_file
+  - openclaw.gateway
 notes:
   - Runs on the target with the Python standard library and Ansible's module_utils only.
 """
@@ -244,15 +246,18 @@ log_tail:
   sample: ["2026-11-26T06:39:37Z [gateway] ready"]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_health_check import check_health
 from ansible.module_utils.openclaw_probe import probe_argument_spec
-from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_module, spec
+
+# the options the gateway context fills (module_utils/openclaw_spec.py)
+CONTEXT = ("unit", "scope", "user", "cli", "node_bin_dir", "config_path", "state_dir", "token_file", "port",
+           "run_as", "container", "engine", "log_file")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec(
+    module = context_module(
+        spec(
             "service", "cli", "state_dir", "token_file",
             **probe_argument_spec(),
             wait=dict(type="bool", default=False),
@@ -268,8 +273,9 @@ def main():
             container=dict(type="str"),
             engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
+        CONTEXT,
+        context_required_if=[USER_SCOPE_NEEDS_USER],
         supports_check_mode=True,
-        required_if=[USER_SCOPE_NEEDS_USER],
     )
     result = check_health(module)
     if result["healthy"] or not module.params["fail_on_unhealthy"]:

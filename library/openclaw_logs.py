@@ -17,9 +17,9 @@ version_added: "0.3.0"
 author: openclaw-ops contributors (@openclaw-ops)
 options:
   path:
-    description: The gateway's log file (C(logging.file)); its rotated files C(<path>-*) are read too.
+    description: The gateway's log file (C(logging.file)); its rotated files C(<path>-*) are read too. Required; not
+      given, O(gateway.log_file).
     type: path
-    required: true
   lines:
     description: How many of the last matching lines to return.
     type: int
@@ -44,6 +44,7 @@ attributes:
 extends_documentation_fragment:
   - openclaw.attributes
   - openclaw.token_file
+  - openclaw.gateway
 """
 
 EXAMPLES = r"""
@@ -76,14 +77,17 @@ files:
   sample: [/var/log/openclaw/openclaw.log-20261125.gz, /var/log/openclaw/openclaw.log]
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
 from ansible.module_utils.openclaw_log_reader import read_logs
+from ansible.module_utils.openclaw_spec import context_module
+
+# the options the gateway context fills (module_utils/openclaw_spec.py)
+CONTEXT = ("path", "token_file")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
+    module = context_module(
+        dict(
             path=dict(type="path", required=True),
             lines=dict(type="int", default=200),
             level=dict(type="str", choices=["trace", "debug", "info", "warn", "error", "fatal"]),
@@ -91,6 +95,7 @@ def main():
             since=dict(type="str"),
             token_file=dict(type="path"),
         ),
+        CONTEXT,
         supports_check_mode=True,
     )
     try:

@@ -26,11 +26,11 @@ options:
     type: path
     required: true
   state_dir:
-    required: true
+    description: The gateway's state directory (OPENCLAW_STATE_DIR). Required; not given, O(gateway.state_dir).
   installed_version:
-    description: Version of the installed openclaw; newer archives are refused.
+    description: Version of the installed openclaw; newer archives are refused. Required; not given,
+      O(gateway.version).
     type: str
-    required: true
   verify_only:
     description: Only verify the archive; change nothing.
     type: bool
@@ -60,6 +60,7 @@ extends_documentation_fragment:
   - openclaw.ready
   - openclaw.cli
   - openclaw.state_dir
+  - openclaw.gateway
   - openclaw.owner
 """
 
@@ -101,15 +102,18 @@ archive_version:
   sample: "2026.9.6"
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
 from ansible.module_utils.openclaw_restore_flow import Restorer
-from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_module, spec
+
+# the options the gateway context fills (module_utils/openclaw_spec.py)
+CONTEXT = ("unit", "scope", "user", "port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "group",
+           "installed_version")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec(
+    module = context_module(
+        spec(
             "service", "port", "ready", "cli", "state_dir", "owner",
             archive=dict(type="path", required=True),
             state_dir=dict(type="path", required=True),
@@ -118,7 +122,8 @@ def main():
             extract_to=dict(type="path"),
             doctor=dict(type="bool", default=True),
         ),
-        required_if=[USER_SCOPE_NEEDS_USER],
+        CONTEXT,
+        context_required_if=[USER_SCOPE_NEEDS_USER],
         supports_check_mode=True,
     )
     try:

@@ -21,8 +21,8 @@ version_added: "0.2.0"
 author: openclaw-ops contributors (@openclaw-ops)
 options:
   config_path:
-    description: The gateway's C(openclaw.json) (always needed; for O(source=config) it holds the token).
-    required: true
+    description: The gateway's C(openclaw.json) (always needed; for O(source=config) it holds the token). Required; not
+      given, O(gateway.config_path).
   source:
     description: Where the gateway's token lives.
     type: str
@@ -53,6 +53,7 @@ extends_documentation_fragment:
   - openclaw.state_dir
   - openclaw.owner
   - openclaw.marker
+  - openclaw.gateway
   - openclaw.token_file
 """
 
@@ -98,15 +99,17 @@ seconds:
   sample: 2.4
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_spec import spec
+from ansible.module_utils.openclaw_spec import context_module, spec
 from ansible.module_utils.openclaw_token_rotation import Rotator
+
+# the options the gateway context fills (module_utils/openclaw_spec.py)
+CONTEXT = ("port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "group", "token_file")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec(
+    module = context_module(
+        spec(
             "port", "cli", "state_dir", "owner", "marker", "token_file",
             config_path=dict(type="path", required=True),
             source=dict(type="str", choices=["file", "config"], default="file"),
@@ -114,7 +117,8 @@ def main():
             accept_timeout=dict(type="int", default=20),
             return_token=dict(type="bool", default=False),
         ),
-        required_if=[("source", "file", ["token_file"])],
+        CONTEXT,
+        context_required_if=[("source", "file", ["token_file"])],
         supports_check_mode=True,
     )
     try:

@@ -39,9 +39,8 @@ options:
     type: path
     default: /opt/openclaw
   node_bin_dir:
-    description: Directory with the C(node) and C(npm) binaries.
+    description: Directory with the C(node) and C(npm) binaries. Required; not given, O(gateway.node_bin_dir).
     type: path
-    required: true
   npm_registry:
     description: npm registry to install from.
     type: str
@@ -55,7 +54,7 @@ options:
     type: path
     default: /etc/ssl/certs/ca-certificates.crt
   state_dir:
-    required: true
+    description: The gateway's state directory (OPENCLAW_STATE_DIR). Required; not given, O(gateway.state_dir).
   verify_command:
     description:
       - Operator check run (as root, through C(/bin/sh -c)) once the new version is ready; non-zero exit rolls back.
@@ -102,6 +101,7 @@ extends_documentation_fragment:
   - openclaw.ready
   - openclaw.state_dir
   - openclaw.owner
+  - openclaw.gateway
 """
 
 EXAMPLES = r"""
@@ -192,15 +192,17 @@ aside:
   sample: /var/lib/openclaw/.openclaw.failed-upgrade-20261126T101500Z
 """
 
-from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, spec
+from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_module, spec
 from ansible.module_utils.openclaw_upgrade_flow import Upgrader, check_params
+
+# the options the gateway context fills (module_utils/openclaw_spec.py); `version` is the target, not the context's
+CONTEXT = ("unit", "scope", "user", "port", "state_dir", "owner", "group", "node_bin_dir")
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=spec(
+    module = context_module(
+        spec(
             "service", "port", "ready", "state_dir", "owner",
             action=dict(type="str", choices=["upgrade", "rollback", "plan"], default="upgrade"),
             version=dict(type="str"),
@@ -218,7 +220,9 @@ def main():
             rehearse=dict(type="bool", default=True),
             record_dir=dict(type="path", default="/var/lib/openclaw-ops/upgrade"),
         ),
-        required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"]), USER_SCOPE_NEEDS_USER],
+        CONTEXT,
+        context_required_if=[USER_SCOPE_NEEDS_USER],
+        required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"])],
         supports_check_mode=True,
     )
     try:

@@ -15,6 +15,7 @@ from ansible.module_utils.openclaw_host import (
     summarize_channels,
 )
 from ansible.module_utils.openclaw_service import owner_argv
+from ansible.module_utils.openclaw_spec import GATEWAY_PORT
 
 # evaluate and summarize_channels live in the host library; modules and tests import them from here too
 __all__ = ["evaluate", "fetch_json", "probe_gateway", "problems", "wait_for", "summarize_channels", "deep_health",
@@ -25,7 +26,7 @@ def probe_argument_spec():
     """Options every probing module shares."""
     return dict(
         host=dict(type="str", default="127.0.0.1"),
-        port=dict(type="int", default=18789),
+        port=dict(type="int", default=GATEWAY_PORT),
         timeout=dict(type="float", default=5.0),
     )
 
