@@ -118,10 +118,14 @@ EXAMPLES = r"""
 
 - name: A compose deployment (memory and CPU of the container's processes)
   openclaw_health:
-    port: 18789
     unit: ""
     container: openclaw-gateway
     engine: podman
+
+- name: Any deployment, from the gateway context the openclaw_common role resolved (paths, port, unit or container)
+  openclaw_health:
+    gateway: "{{ openclaw_gateway_paths }}"
+    deep: true
 """
 
 RETURN = r"""

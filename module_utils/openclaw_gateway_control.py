@@ -11,7 +11,7 @@ import pwd
 import shlex
 import threading
 
-from ansible.module_utils.openclaw_host import ReadinessWindow, gate, parse_show, poll_readiness, systemctl_argv
+from ansible.module_utils.openclaw_host import GATEWAY_PORT, ReadinessWindow, gate, parse_show, poll_readiness, systemctl_argv
 from ansible.module_utils.openclaw_probe import fetch_json, wait_for
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request
@@ -79,7 +79,7 @@ def parse_unit_environment(text):
 class Service:
     """The gateway's systemd unit (system scope, or a lingering user's manager)."""
 
-    def __init__(self, module, unit, scope="system", user=None, port=18789):
+    def __init__(self, module, unit, scope="system", user=None, port=GATEWAY_PORT):
         self.m, self.unit, self.scope, self.user, self.port = module, unit, scope, user, port
         self.ctl = systemctl_argv(scope, user)
 

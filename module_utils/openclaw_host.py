@@ -25,6 +25,8 @@ import urllib.request
 
 CGROUP_ROOTS = ("/sys/fs/cgroup", "/sys/fs/cgroup/systemd", "/sys/fs/cgroup/unified")
 PROBE_PATHS = ("/healthz", "/readyz", "/startupz")
+# the gateway's port unless configured otherwise (upstream's default; the one place this project writes it)
+GATEWAY_PORT = 18789
 # what the gateway's node binary directory is put in front of, for the CLI run by hand or by a script
 SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 

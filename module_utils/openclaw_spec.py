@@ -8,8 +8,8 @@ of its own with a shared name replaces the shared one (a `required`, as the modu
 import copy
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.openclaw_host import GATEWAY_PORT
 
-GATEWAY_PORT = 18789
 
 SHARED = dict(
     service=dict(

@@ -12,9 +12,9 @@ import sys
 
 if "ReadinessWindow" not in globals():  # run as a file, not after the library's text
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "module_utils"))
-    from openclaw_host import ReadinessWindow, poll_readiness, readyz_ok
+    from openclaw_host import GATEWAY_PORT, ReadinessWindow, poll_readiness, readyz_ok
 
 stop = sys.argv[1] if len(sys.argv) > 1 else "/run/readiness-poller.stop"
-port = sys.argv[2] if len(sys.argv) > 2 else 18789
+port = sys.argv[2] if len(sys.argv) > 2 else GATEWAY_PORT
 window = poll_readiness(lambda: readyz_ok(port), lambda: os.path.exists(stop), ReadinessWindow(), interval=0.1)
 print(json.dumps(window.report()))

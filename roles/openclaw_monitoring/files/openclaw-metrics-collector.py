@@ -23,6 +23,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 # module_utils/openclaw_host.py, installed beside this script
 from openclaw_host import (  # noqa: E402
+    GATEWAY_PORT,
     gateway_env,
     http_json,
     parse_json,
@@ -35,7 +36,7 @@ from openclaw_host import (  # noqa: E402
 )
 
 DEFAULTS = {
-    "port": 18789,
+    "port": GATEWAY_PORT,
     "unit": "openclaw-gateway.service",
     "scope": "system",
     "user": "",
