@@ -10,7 +10,6 @@ import copy
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.openclaw_host import GATEWAY_PORT
 
-
 SHARED = dict(
     service=dict(
         unit=dict(type="str", default="openclaw-gateway.service"),
