@@ -15,9 +15,23 @@ def _resolve(values):
             for k, v in values.items()}
 
 
+def merged(base, over):
+    """Molecule's merge of a scenario's file over the base config: dictionaries deep, anything else replaced."""
+    out = dict(base)
+    for key, value in over.items():
+        out[key] = merged(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def scenario_config(scenario):
+    """A scenario's molecule.yml merged over the shared base (.config/molecule/config.yml)."""
+    base = yaml.safe_load((ROOT / ".config" / "molecule" / "config.yml").read_text())
+    return merged(base, yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text()))
+
+
 def scenario_inventory(scenario):
     """(platform names, group_vars, host_vars) of a scenario."""
-    conf = yaml.safe_load((ROOT / "molecule" / scenario / "molecule.yml").read_text())
+    conf = scenario_config(scenario)
     inv = conf["provisioner"]["inventory"]
     gvars = dict(_resolve(inv["group_vars"]["openclaw"]), ansible_python_interpreter="/usr/bin/python3")
     hvars = {h: _resolve(v) for h, v in inv.get("host_vars", {}).items()}

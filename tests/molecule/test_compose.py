@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import yaml
+from molecule_config import scenario_config
 from real_gateway import NODE_VERSION
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +84,7 @@ def test_compose_scenario():
 
 def scenario_vars(env):
     """The scenario's group_vars with molecule's ${VAR} / ${VAR:-default} filled in, for a plain inventory."""
-    conf = yaml.safe_load((ROOT / "molecule" / "compose" / "molecule.yml").read_text())
+    conf = scenario_config("compose")  # molecule.yml over the shared base config
     values = dict(env, MOLECULE_PROJECT_DIRECTORY=str(ROOT))
 
     def fill(v):
