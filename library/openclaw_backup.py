@@ -150,7 +150,7 @@ bytes:
 """
 
 from ansible.module_utils.openclaw_backup_flow import Backup
-from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_errors import finish
 from ansible.module_utils.openclaw_spec import context_module, spec
 
 # the options the gateway context fills (module_utils/openclaw_spec.py)
@@ -175,13 +175,8 @@ def main():
             encrypt_recipients=dict(type="list", elements="str", default=[]),
         ),
         CONTEXT,
-        supports_check_mode=True,
     )
-    try:
-        result = Backup(module).run()
-    except ModuleFailure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    finish(module, lambda: Backup(module).run())
 
 
 if __name__ == "__main__":

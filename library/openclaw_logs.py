@@ -77,7 +77,7 @@ files:
   sample: [/var/log/openclaw/openclaw.log-20261125.gz, /var/log/openclaw/openclaw.log]
 """
 
-from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_errors import finish
 from ansible.module_utils.openclaw_log_reader import read_logs
 from ansible.module_utils.openclaw_spec import context_module
 
@@ -96,13 +96,8 @@ def main():
             token_file=dict(type="path"),
         ),
         CONTEXT,
-        supports_check_mode=True,
     )
-    try:
-        result = read_logs(module.params)
-    except ModuleFailure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    finish(module, lambda: read_logs(module.params))
 
 
 if __name__ == "__main__":

@@ -102,7 +102,7 @@ archive_version:
   sample: "2026.9.6"
 """
 
-from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_errors import finish
 from ansible.module_utils.openclaw_restore_flow import Restorer
 from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_module, spec
 
@@ -124,13 +124,8 @@ def main():
         ),
         CONTEXT,
         context_required_if=[USER_SCOPE_NEEDS_USER],
-        supports_check_mode=True,
     )
-    try:
-        result = Restorer(module).run()
-    except ModuleFailure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    finish(module, lambda: Restorer(module).run())
 
 
 if __name__ == "__main__":

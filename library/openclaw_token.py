@@ -99,7 +99,7 @@ seconds:
   sample: 2.4
 """
 
-from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_errors import finish
 from ansible.module_utils.openclaw_spec import context_module, spec
 from ansible.module_utils.openclaw_token_rotation import Rotator
 
@@ -119,13 +119,8 @@ def main():
         ),
         CONTEXT,
         context_required_if=[("source", "file", ["token_file"])],
-        supports_check_mode=True,
     )
-    try:
-        result = Rotator(module).rotate()
-    except ModuleFailure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    finish(module, lambda: Rotator(module).rotate())
 
 
 if __name__ == "__main__":

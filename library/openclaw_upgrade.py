@@ -192,7 +192,7 @@ aside:
   sample: /var/lib/openclaw/.openclaw.failed-upgrade-20261126T101500Z
 """
 
-from ansible.module_utils.openclaw_errors import ModuleFailure
+from ansible.module_utils.openclaw_errors import finish
 from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_module, spec
 from ansible.module_utils.openclaw_upgrade_flow import Upgrader, check_params
 
@@ -223,14 +223,8 @@ def main():
         CONTEXT,
         context_required_if=[USER_SCOPE_NEEDS_USER],
         required_if=[("action", "upgrade", ["version"]), ("action", "plan", ["version"])],
-        supports_check_mode=True,
     )
-    try:
-        check_params(module.params)
-        result = Upgrader(module).run()
-    except ModuleFailure as exc:
-        module.fail_json(msg=exc.msg, **exc.result)
-    module.exit_json(**result)
+    finish(module, lambda: check_params(module.params) or Upgrader(module).run())
 
 
 if __name__ == "__main__":

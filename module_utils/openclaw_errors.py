@@ -13,3 +13,13 @@ class ModuleFailure(Exception):
         super().__init__(msg)
         self.msg = msg
         self.result = result
+
+
+def finish(module, work):
+    """The module's one exit: exit_json with what `work()` returns, or fail_json with a ModuleFailure's sentence and
+    result fields."""
+    try:
+        result = work()
+    except ModuleFailure as exc:
+        module.fail_json(msg=exc.msg, **exc.result)
+    module.exit_json(**result)

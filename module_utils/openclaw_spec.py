@@ -100,7 +100,8 @@ def context_module(argument_spec, context, context_required_if=(), **kwargs):
     (apply_context), and `context_required_if` (AnsibleModule's required_if rules that involve those options) checked
     after the filling. Fails the module like its own argument validation would."""
     deferred = with_context(argument_spec, context)
-    module = AnsibleModule(argument_spec=argument_spec, **kwargs)
+    # every openclaw module supports check mode (its documentation says how)
+    module = AnsibleModule(argument_spec=argument_spec, **dict(dict(supports_check_mode=True), **kwargs))
     error = apply_context(module.params, deferred, context_required_if)
     if error:
         module.fail_json(msg=error)

@@ -10,7 +10,8 @@ The host starts with openclaw 2026.9.5 pre-installed (a primed image); the run d
 health, backup with fetch, the archive list (`archives.yml`; with archives of earlier days planted, one encrypted),
 the refusal of a restore of two hosts, a restore by date, logs with a planted token masked, service restart, token
 rotation, channels, doctor (become the unprivileged service account), diagnose (bundle fetched to the controller) and
-a real upgrade to 2026.9.6 (npm install over SSH), and ends with a deploy that changes nothing. The read-only
+a real upgrade to 2026.9.6 (npm install over SSH), a deploy that changes nothing and, on the `nopasswd` host,
+`retire.yml` (final backup, everything but the state removed) and a deploy that brings the gateway back. The read-only
 questions, the refusal and the logs run on the `nopasswd` host only (they do not depend on how sudo is reached)."""
 
 import json
@@ -89,6 +90,40 @@ def check_logs_are_masked(host, play, tmp_path):
     fetched = (dest / f"{host.name}.log").read_text()
     assert fetched == line("***REDACTED***", "***REDACTED***") + "\n", fetched  # the line as logged, masked
     assert TOKEN not in out and f"{host.name}.log: 1 lines, secrets masked in 1" in " ".join(out.split()), out[-2000:]
+
+
+def check_retire_and_come_back(host, play, token):
+    """retire.yml on this host with its history (backups, a restore, a rotated token, maintenance, an upgrade): a
+    final verified archive first, then nothing listens, no unit, timer, host command, sudoers rule or collector is
+    left, and the state, the token and the backups stay; a second run changes nothing; deploy.yml brings the
+    gateway back on the same state and token."""
+    marker = "/var/lib/openclaw/.openclaw/retire-marker.txt"
+    host.run(f"echo kept > {marker} && chown openclaw:openclaw {marker}")
+    play("backup-schedule.yml")
+    assert host.run("systemctl is-enabled openclaw-backup.timer").stdout.strip() == "enabled"
+    archives_before = set(host.run(f"ls {BACKUPS}").stdout.split())
+    preview = play("retire.yml", "--check", "--diff")
+    assert "active" == host.run("systemctl is-active openclaw-gateway", check=False).stdout.strip(), preview[-3000:]
+    out = play("retire.yml")
+    final = [a for a in set(host.run(f"ls {BACKUPS}").stdout.split()) - archives_before if a.startswith("openclaw-final-")]
+    assert len(final) == 1, (final, out[-3000:])
+    listing = host.run(f"tar -tzf {BACKUPS}/{final[0]}").stdout
+    assert "retire-marker.txt" in listing and "openclaw.json" in listing, listing[-2000:]
+    gone = ["/etc/systemd/system/openclaw-gateway.service", "/etc/logrotate.d/openclaw-gateway", "/usr/local/bin/openclaw",
+            "/etc/sudoers.d/openclaw-ops-cli", "/etc/systemd/system/openclaw-metrics.timer",
+            "/etc/systemd/system/openclaw-backup.timer", "/usr/local/libexec/openclaw-ops/openclaw-metrics-collector"]
+    left = host.run("ls -d " + " ".join(gone) + " 2>/dev/null", check=False).stdout.strip()
+    assert left == "", f"left after retire.yml: {left}"
+    assert host.run("ss -Hltn 'sport = :18789'").stdout.strip() == "", "something still listens on 18789"
+    assert host.run(f"cat {marker}").stdout.strip() == "kept"
+    assert host.run("cat /etc/openclaw/gateway.token").stdout.strip() == token
+    assert archives_before <= set(host.run(f"ls {BACKUPS}").stdout.split()), "an archive was removed"
+    assert recap(play("retire.yml"), host.name)["changed"] == 0
+    back = play("deploy.yml", "-e", "openclaw_gateway_version=2026.9.6")
+    assert host.run("systemctl is-active openclaw-gateway").stdout.strip() == "active", back[-3000:]
+    assert host.run(f"cat {marker}").stdout.strip() == "kept"
+    assert host.run("cat /etc/openclaw/gateway.token").stdout.strip() == token
+    assert host.run("test -x /usr/local/bin/openclaw", check=False).returncode == 0
 
 
 def recap(out, name):
@@ -220,5 +255,7 @@ def test_every_playbook_over_ssh_with_sudo(tmp_path, sudo):
         # nothing the runs left behind belongs to the login account
         assert host.run("find /etc/openclaw /var/lib/openclaw /opt/openclaw /var/backups/openclaw -uid 1500"
                         " -print -quit").stdout.strip() == ""
+        if sudo == "nopasswd":
+            check_retire_and_come_back(host, play, new_token)
         for out in outputs:
             assert SUDO_PASSWORD not in out and new_token not in out
