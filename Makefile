@@ -24,9 +24,12 @@ export PATH := $(VENV)/bin:$(PATH)
 export ANSIBLE_FORCE_COLOR := 0
 export PY_COLORS := 0
 
-.PHONY: setup venv venv-oldest machine image mirror sandbox sandbox-down test oldest oldest-run lint unit integration molecule bench collection ee clean
+.PHONY: setup venv venv-oldest machine image image-host mirror sandbox sandbox-down test oldest oldest-run lint unit integration molecule bench collection ee clean
 
-setup: venv venv-oldest machine image mirror
+# The machine's packages first; then the two venvs (pip) beside the image builds (debootstrap, npm), which need
+# neither: on a clean clone the three take about as long together as the images alone.
+setup: machine
+	$(MAKE) --no-print-directory -j3 --output-sync=line venv venv-oldest image
 
 # A venv made with another Python (an older checkout's, or PYTHON changed) is made again.
 venv: $(VENV)/.installed
@@ -40,7 +43,8 @@ $(VENV)/.installed: pyproject.toml
 
 # The oldest supported ansible-core, with the ansible package, ansible-lint and Molecule releases pip picks for it.
 venv-oldest: $(VENV_OLDEST)/.installed
-$(VENV_OLDEST)/.installed: pyproject.toml
+# after the default venv (order only): both editable installs write openclaw_ops.egg-info in this directory
+$(VENV_OLDEST)/.installed: pyproject.toml | $(VENV)/.installed
 	@test -n "$(OLDEST_PYTHON)" || { echo "make venv-oldest: no Python 3.11 or 3.12 on this machine (set OLDEST_PYTHON=)" >&2; exit 1; }
 	test -x $(VENV_OLDEST)/bin/python || $(OLDEST_PYTHON) -m venv $(VENV_OLDEST)
 	$(VENV_OLDEST)/bin/pip install -q --upgrade pip
@@ -52,10 +56,14 @@ machine:
 
 # The base test-host image, and primed images with Node.js + openclaw installed (one per version the
 # tests deploy), so the 650 MB install runs once per machine; each is cached by a hash of its recipe.
-image: machine mirror
+# The two primed images build side by side (make -j), each after the base.
+image: image-primed-$(OPENCLAW_VERSION) image-primed-$(OPENCLAW_PREVIOUS_VERSION)
+
+image-host: machine mirror
 	scripts/build-host-image.sh
-	scripts/build-primed-image.sh $(OPENCLAW_VERSION)
-	scripts/build-primed-image.sh $(OPENCLAW_PREVIOUS_VERSION)
+
+image-primed-%: image-host
+	scripts/build-primed-image.sh $*
 
 mirror:
 	scripts/build-node-mirror.sh $(CURDIR)/.cache/node-mirror $(NODE_VERSION) $(NPM_VERSION)
@@ -88,7 +96,8 @@ molecule: setup
 # start-ups, so three streams share the two cores well; tests that share a host stay on one worker
 # (tests/conftest.py), and --no-loadscope-reorder keeps conftest's longest-first order (xdist would otherwise
 # start the groups with the most tests, i.e. the fast unit tests). --durations prints the slowest tests.
-test: setup lint
+test: machine
+	$(MAKE) --no-print-directory -j4 --output-sync=line venv venv-oldest image lint
 	pytest -v -n $(TEST_WORKERS) --dist loadgroup --no-loadscope-reorder --durations=30 tests/unit tests/integration tests/molecule
 
 # The oldest supported ansible-core (2.17): lint (production profile), a syntax check of every playbook, the unit

@@ -31,6 +31,19 @@ options:
     description: Version of the installed openclaw; newer archives are refused. Required; not given,
       O(gateway.version).
     type: str
+  container:
+    description:
+      - Container of a compose gateway, stopped and started with O(engine) around the swap instead of O(unit); its
+        readiness gate goes through the published O(port).
+      - The restored state is then proven by the container's start and readiness alone; the config validation, the
+        doctor run and the gateway's own verify of its C(openclaw backup create) format are skipped (the project
+        mounts the config from outside the state, and the host has no gateway CLI).
+      - Not given, O(gateway.container).
+    type: str
+  engine:
+    description: Container engine CLI for O(container). Not given, O(gateway.engine), else C(podman).
+    type: str
+    choices: [podman, docker]
   verify_only:
     description: Only verify the archive; change nothing.
     type: bool
@@ -108,7 +121,7 @@ from ansible.module_utils.openclaw_spec import USER_SCOPE_NEEDS_USER, context_mo
 
 # the options the gateway context fills (module_utils/openclaw_spec.py)
 CONTEXT = ("unit", "scope", "user", "port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "group",
-           "installed_version")
+           "installed_version", "container", "engine")
 
 
 def main():
@@ -121,6 +134,8 @@ def main():
             verify_only=dict(type="bool", default=False),
             extract_to=dict(type="path"),
             doctor=dict(type="bool", default=True),
+            container=dict(type="str"),
+            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
         CONTEXT,
         context_required_if=[USER_SCOPE_NEEDS_USER],

@@ -89,6 +89,12 @@ class Service:
             raise RuntimeError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
         return rc, out
 
+    def stop(self, check=True):
+        return self.systemctl("stop", self.unit, check=check)
+
+    def start(self):
+        return self.systemctl("start", self.unit)
+
     def show(self):
         _rc, out = self.systemctl("show", self.unit, "--property=ActiveState,SubState,Result,ExecMainStatus,MainPID",
                                   check=False)
@@ -123,10 +129,59 @@ class Service:
                                           expect_version=expect_version), timeout, self.gave_up)
 
 
+class ContainerService:
+    """A compose gateway's container, with Service's stop, start and readiness gate: the engine stops and starts the
+    container the compose project created (its restart policy and configuration stay as compose wrote them)."""
+
+    def __init__(self, module, engine, container, port=GATEWAY_PORT):
+        self.m, self.engine, self.container, self.port = module, engine or "podman", container, port
+
+    def run(self, *args, check=True):
+        rc, out, err = self.m.run_command([self.engine, *args])
+        if check and rc != 0:
+            raise RuntimeError(f"{self.engine} {' '.join(args)} failed: {(err or out).strip()}")
+        return rc, out
+
+    def stop(self, check=True):
+        return self.run("stop", self.container, check=check)
+
+    def start(self):
+        return self.run("start", self.container)
+
+    def gave_up(self):
+        """Why waiting for readiness is pointless (the container exited with an error and is not being restarted), or
+        None."""
+        rc, out = self.run("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Restarting}}",
+                           self.container, check=False)
+        fields = out.split() if rc == 0 else []
+        if len(fields) == 3 and fields[0] in ("exited", "dead") and fields[1] != "0" and fields[2] != "true":
+            _rc, logs = self.run("logs", "--tail", "4", self.container, check=False)
+            tail = " | ".join(line for line in logs.strip().splitlines()[-4:])
+            return f"{self.container} exited with status {fields[1]}{': ' + tail if tail else ''}"
+        return None
+
+    def gate(self, timeout, expect_version=None):
+        """Wait for /readyz through the published port; fail fast when the container gives up."""
+        return gate(lambda left: wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
+                                          expect_version=expect_version), timeout, self.gave_up)
+
+
+def gateway_service(module, p):
+    """The container of a compose gateway (p["container"] set), else its systemd unit."""
+    if p.get("container"):
+        return ContainerService(module, p.get("engine"), p["container"], p["port"])
+    return Service(module, p["unit"], p["scope"], p["user"], p["port"])
+
+
+def account_id(name, lookup):
+    """A uid or gid from a name, or from a number as a string (a container's user has no entry on the host)."""
+    return int(name) if str(name).isdigit() else lookup(name)
+
+
 def chown_tree(path, owner, group):
     """Owner/group on everything, 0700 directories and 0600 files: the state holds credentials."""
-    uid = pwd.getpwnam(owner).pw_uid
-    gid = grp.getgrnam(group).gr_gid
+    uid = account_id(owner, lambda n: pwd.getpwnam(n).pw_uid)
+    gid = account_id(group, lambda n: grp.getgrnam(n).gr_gid)
     for dirpath, _dirnames, filenames in os.walk(path):
         os.chown(dirpath, uid, gid)
         os.chmod(dirpath, 0o700)

@@ -15,7 +15,7 @@ import time
 
 from ansible.module_utils.openclaw_archive import ArchiveError, clear_stale_owner_lease, extract_payload, verify, version_tuple
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_gateway_control import Service, chown_tree
+from ansible.module_utils.openclaw_gateway_control import chown_tree, gateway_service
 from ansible.module_utils.openclaw_host import gateway_env
 from ansible.module_utils.openclaw_service import owner_argv
 
@@ -26,7 +26,10 @@ class Restorer:
     def __init__(self, module):
         self.m = module
         self.p = p = module.params
-        self.svc = Service(module, p["unit"], p["scope"], p["user"], p["port"])
+        self.svc = gateway_service(module, p)
+        # a compose gateway: its config is not in the state (the project mounts it) and the host has no CLI, so the
+        # restored state is proven by the container's start and readiness alone
+        self.in_container = bool(p.get("container"))
         self.state = os.path.realpath(p["state_dir"])
         self.result = dict(changed=False, restored=False, rolled_back=False)
 
@@ -37,6 +40,8 @@ class Restorer:
                            state_dir or self.p["state_dir"], home)
 
     def validate_config(self):
+        if self.in_container:
+            return
         argv = owner_argv(self.m, [self.p["cli"], "config", "validate", "--json"], self.p["owner"])
         rc, out, err = self.m.run_command(argv, environ_update=self.cli_env(), cwd="/")
         if rc != 0:
@@ -58,7 +63,7 @@ class Restorer:
     def doctor(self):
         """`openclaw doctor --non-interactive` (safe migrations only) on the restored, running gateway; run after the
         start so its health step finds the gateway instead of waiting 60 s for it."""
-        if not self.p["doctor"]:
+        if not self.p["doctor"] or self.in_container:
             return
         env = self.cli_env(home=pwd.getpwnam(self.p["owner"]).pw_dir)
         argv = owner_argv(self.m, [self.p["cli"], "doctor", "--non-interactive", "--no-workspace-suggestions"],
@@ -82,7 +87,7 @@ class Restorer:
             manifest = verify(archive, scratch)
             self.result.update(files=len(manifest.get("files", [])), archive_version=manifest.get("openclaw_version"),
                                archive_format=manifest["format"])
-            if manifest["format"] == "openclaw":
+            if manifest["format"] == "openclaw" and not self.in_container:
                 self.upstream_verify(archive)
         except ArchiveError as exc:
             raise ModuleFailure(f"Refusing {archive} before touching the gateway: {exc}.", **self.result) from None
@@ -128,7 +133,7 @@ class Restorer:
         staging, safety = f"{self.state}.restore-{stamp}", f"{self.state}.pre-restore-{stamp}"
         self.unpack(manifest, staging)
         try:
-            self.svc.systemctl("stop", self.p["unit"])
+            self.svc.stop()
         except RuntimeError as exc:  # still running on its own state: nothing was changed
             shutil.rmtree(staging, ignore_errors=True)
             raise ModuleFailure(f"Restore of {self.p['archive']} stopped before the swap ({exc}); nothing was "
@@ -140,7 +145,7 @@ class Restorer:
                 self.result["safety_snapshot"] = safety
             os.rename(staging, self.state)
             self.validate_config()
-            self.svc.systemctl("start", self.p["unit"])
+            self.svc.start()
             self.gate()
             self.doctor()
             self.gate()
@@ -155,14 +160,14 @@ class Restorer:
 
     def put_back(self, safety):
         """Stop, move the safety snapshot back, start and gate; returns what happened, in words."""
-        self.svc.systemctl("stop", self.p["unit"], check=False)
+        self.svc.stop(check=False)
         if os.path.exists(safety):
             if os.path.exists(self.state):
                 shutil.rmtree(self.state, ignore_errors=True)
             os.rename(safety, self.state)
         back = "previous state put back"
         try:
-            self.svc.systemctl("start", self.p["unit"])
+            self.svc.start()
             # getting the previous state back matters more than a short timeout: give it at least 2 min
             self.gate(max(self.p["ready_timeout"], 120))
             back += " and the gateway is ready again"

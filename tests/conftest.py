@@ -25,11 +25,11 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
-    "test_scenarios[default]": 690, "test_service_ops[system]": 670, "test_upgrade": 660,
-    "test_service_ops[user]": 570, "test_distribution": 500, "test_production_path[password]": 380,
-    "test_production_path[nopasswd]": 370, "test_compose": 280, "test_scenarios[user-scope]": 230,
-    "test_oldest": 220, "test_scenarios[hardened]": 200, "test_collection_sanity": 200, "test_cli": 100,
-    "test_preflight": 100, "test_alert_rules": 90, "test_backup": 90, "unit": 60,
+    "test_scenarios[default]": 670, "test_service_ops[user]": 590, "test_service_ops[system]": 590,
+    "test_upgrade": 580, "test_production_path[nopasswd]": 480, "test_production_path[password]": 350,
+    "test_compose": 300, "test_scenarios[user-scope]": 270, "test_distribution": 270,
+    "test_scenarios[hardened]": 220, "test_oldest": 150, "test_collection_sanity": 90, "test_cli": 90,
+    "test_alert_rules": 60, "test_preflight": 60, "test_backup": 60, "unit": 60,
 }
 
 

@@ -13,9 +13,11 @@ container; the gateway's port is a free one picked here, so it never meets anoth
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tarfile
 import time
 from pathlib import Path
 
@@ -76,6 +78,7 @@ def test_compose_scenario():
         check_health(env, logs, inv)
         check_preflight_refusals(env, logs)
         check_service_operations(env, logs, inv)
+        check_backup_and_restore(env, logs, inv)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
@@ -155,6 +158,62 @@ def check_preflight_refusals(env, logs):
     flat = " ".join(out.split())
     assert rc != 0 and "openclaw 2026.9.6 is active on this host but openclaw_gateway_version pins 2026.9.5" in flat, flat[-3000:]
     assert recap_changed(out) == ["0"], out[-3000:]
+
+
+def check_backup_and_restore(env, logs, inv):
+    """The state volume is backed up and restored like a systemd host's state dir (issue 17 item 1): backup.yml
+    writes a verified archive of the volume with the marker file in it; with the volume wiped (the gateway starts on
+    an empty state), restore.yml brings the marker back and the container ready; a bit-flipped copy of the archive is
+    refused before the container is touched (same PID, same state)."""
+    container = "openclaw-mol-compose-gateway"
+
+    def podman(*args):
+        return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def pid():
+        return podman("inspect", "--format", "{{.State.Pid}}", container)
+
+    volume = podman("inspect", "--format",
+                    '{{ range .Mounts }}{{ if eq .Destination "/home/node/.openclaw" }}{{ .Source }}{{ end }}{{ end }}',
+                    container)
+    assert volume.startswith("/") and Path(volume).is_dir(), volume
+    marker = Path(volume) / "compose-marker.txt"
+    marker.write_text("kept\n")
+    os.chown(marker, 1000, 1000)
+    backups = logs.parent / "molecule-compose" / "backups"
+    shutil.rmtree(backups, ignore_errors=True)
+    extra = ["-e", f"openclaw_backup_dir={backups}", "-e", f"openclaw_restore_backup_dir={backups}"]
+    rc, out = playbook(env, "backup.yml", "-i", str(inv), *extra)
+    assert rc == 0, f"backup.yml failed on the compose gateway:\n{out[-4000:]}"
+    full = sorted(backups.glob("openclaw-backup-*.tar.gz"))
+    assert len(full) == 1, sorted(p.name for p in backups.iterdir())
+    with tarfile.open(full[0]) as tf:
+        names = tf.getnames()
+    assert any(n.endswith("compose-marker.txt") for n in names), names[:20]
+
+    # wipe the volume: the gateway comes back on an empty state, without the marker
+    podman("stop", container)
+    for child in Path(volume).iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    podman("start", container)
+    assert not marker.exists()
+
+    # a bit-flipped copy is refused before the container is touched
+    flipped = backups / f"flipped-{full[0].name}"
+    data = bytearray(full[0].read_bytes())
+    data[len(data) // 2] ^= 0x01
+    flipped.write_bytes(bytes(data))
+    before = pid()
+    rc, out = playbook(env, "restore.yml", "-i", str(inv), *extra, "-e", f"openclaw_restore_archive={flipped}")
+    assert rc != 0 and "before touching the gateway" in " ".join(out.split()), out[-4000:]
+    assert pid() == before and not marker.exists()
+
+    rc, out = playbook(env, "restore.yml", "-i", str(inv), *extra)
+    assert rc == 0, f"restore.yml failed on the compose gateway:\n{out[-4000:]}"
+    assert "restored and ready" in out, out[-3000:]
+    assert marker.read_text() == "kept\n" and marker.stat().st_uid == 1000
+    assert pid() != before
+    shutil.rmtree(backups, ignore_errors=True)
 
 
 def check_service_operations(env, logs, inv):
