@@ -12,3 +12,65 @@ def test_unit_environment_words_and_quoted_values():
 
 def test_unit_without_environment():
     assert parse_unit_environment("\n") == {}
+
+
+class FakeModule:
+    """run_command answers from a table of argv prefixes; every call is recorded."""
+
+    def __init__(self, answers):
+        self.answers, self.calls = answers, []
+
+    def run_command(self, argv, **_kw):
+        self.calls.append(argv)
+        for prefix, answer in self.answers.items():
+            if tuple(argv[:len(prefix)]) == prefix:
+                return answer
+        return 0, "", ""
+
+
+def test_a_container_is_stopped_and_started_with_its_engine():
+    from ansible.module_utils.openclaw_gateway_control import ContainerService, Service, gateway_service
+    m = FakeModule({})
+    svc = gateway_service(m, {"container": "openclaw-gateway", "engine": "docker", "port": 18790})
+    assert isinstance(svc, ContainerService)
+    svc.stop()
+    svc.start()
+    assert m.calls == [["docker", "stop", "openclaw-gateway"], ["docker", "start", "openclaw-gateway"]]
+    unit = gateway_service(m, {"container": None, "unit": "openclaw-gateway.service", "scope": "system", "user": None,
+                               "port": 18789})
+    assert isinstance(unit, Service)
+
+
+def test_a_container_that_exited_with_an_error_gives_up_with_its_last_log_lines():
+    from ansible.module_utils.openclaw_gateway_control import ContainerService
+    m = FakeModule({("podman", "inspect"): (0, "exited 78 false\n", ""),
+                    ("podman", "logs"): (0, "starting\nstate was written by a newer openclaw\n", "")})
+    reason = ContainerService(m, "podman", "openclaw-gateway").gave_up()
+    assert reason.startswith("openclaw-gateway exited with status 78") and "newer openclaw" in reason
+
+
+def test_a_running_or_restarting_container_has_not_given_up():
+    from ansible.module_utils.openclaw_gateway_control import ContainerService
+    for state in ("running 0 false", "exited 1 true", "exited 0 false"):
+        m = FakeModule({("podman", "inspect"): (0, state, "")})
+        assert ContainerService(m, "podman", "openclaw-gateway").gave_up() is None, state
+
+
+def test_a_failed_engine_command_says_which():
+    import pytest
+    from ansible.module_utils.openclaw_gateway_control import ContainerService
+    m = FakeModule({("podman", "stop"): (125, "", "Error: no container with name openclaw-gateway\n")})
+    with pytest.raises(RuntimeError, match="podman stop openclaw-gateway failed: Error: no container"):
+        ContainerService(m, "podman", "openclaw-gateway").stop()
+
+
+def test_chown_of_a_numeric_container_user(tmp_path, monkeypatch):
+    import os
+
+    from ansible.module_utils import openclaw_gateway_control as gc
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "f").write_text("x")
+    seen = []
+    monkeypatch.setattr(os, "chown", lambda path, uid, gid, **_kw: seen.append((uid, gid)))
+    gc.chown_tree(str(tmp_path), "1000", "1000")
+    assert seen and all(ids == (1000, 1000) for ids in seen)
