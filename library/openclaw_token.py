@@ -39,6 +39,18 @@ options:
     description: Return the new token as C(token) (for a vault update or a 0600 controller file). Use C(no_log) on the task.
     type: bool
     default: false
+  container:
+    description:
+      - Container of a compose gateway. Its token file is a compose secret bind-mounted into the container, so the new
+        token is written into the file in place (a rename would leave the mount on the old file), and
+        C(openclaw secrets reload) runs inside the container with C(<engine> exec), the old token on its standard input.
+        The proof goes through the published O(port).
+      - Not given, O(gateway.container).
+    type: str
+  engine:
+    description: Container engine CLI for O(container). Not given, O(gateway.engine), else C(podman).
+    type: str
+    choices: [podman, docker]
 attributes:
   check_mode:
     support: full
@@ -104,7 +116,8 @@ from ansible.module_utils.openclaw_spec import context_module, spec
 from ansible.module_utils.openclaw_token_rotation import Rotator
 
 # the options the gateway context fills (module_utils/openclaw_spec.py)
-CONTEXT = ("port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "group", "token_file")
+CONTEXT = ("port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "group", "token_file", "container",
+           "engine")
 
 
 def main():
@@ -116,6 +129,8 @@ def main():
             token=dict(type="str", no_log=True),
             accept_timeout=dict(type="int", default=20),
             return_token=dict(type="bool", default=False),
+            container=dict(type="str"),
+            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
         CONTEXT,
         context_required_if=[("source", "file", ["token_file"])],

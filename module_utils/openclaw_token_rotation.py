@@ -6,6 +6,7 @@ the new one accepted and the old one rejected; otherwise the old token goes back
 raise ModuleFailure.
 """
 
+import grp
 import json
 import os
 import pwd
@@ -15,12 +16,30 @@ import tempfile
 import time
 
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_gateway_control import token_accepted
+from ansible.module_utils.openclaw_gateway_control import account_id, token_accepted
 from ansible.module_utils.openclaw_host import gateway_env
 from ansible.module_utils.openclaw_service import owner_argv
 from ansible.module_utils.openclaw_state import write_marker
 
 MIN_LENGTH = 32
+
+# Inside a compose gateway's container: `openclaw secrets reload` authenticated with the old token, read from stdin (not
+# the engine's command line, which any host user can list), with a copy of the container's config without
+# gateway.auth.token in the container's tmpfs, as the host path does with its client config.
+CONTAINER_RELOAD = r"""
+set -eu
+IFS= read -r OPENCLAW_GATEWAY_TOKEN
+export OPENCLAW_GATEWAY_TOKEN
+client=$(mktemp /tmp/openclaw-token-client.XXXXXX)
+trap 'rm -f "$client"' EXIT
+node -e '
+const fs = require("fs");
+const conf = JSON.parse(fs.readFileSync(process.env.OPENCLAW_CONFIG_PATH, "utf8"));
+if (conf.gateway && conf.gateway.auth) delete conf.gateway.auth.token;
+fs.writeFileSync(process.argv[1], JSON.stringify(conf));
+' "$client"
+OPENCLAW_CONFIG_PATH="$client" openclaw secrets reload --json --port "$1"
+"""
 
 
 class Rotator:
@@ -28,6 +47,8 @@ class Rotator:
         self.m = module
         self.p = module.params
         self.result = dict(changed=False, restart=False)
+        # a compose gateway: the token file is bind-mounted into its container (a compose secret)
+        self.container = self.p.get("container")
 
     def read_token(self):
         if self.p["source"] == "file":
@@ -50,13 +71,22 @@ class Rotator:
                 conf = json.load(fh)
             conf["gateway"]["auth"]["token"] = token
             data = json.dumps(conf, indent=2) + "\n"
+        if self.container:
+            # in place: the container's bind mount holds the file's inode, which a rename would leave behind; the
+            # gateway reads it only at the reload that follows
+            with open(path, "w") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return
         fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".openclaw-token-")
         with os.fdopen(fd, "w") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
-        shutil.chown(tmp, self.p["owner"], self.p["group"])
+        os.chown(tmp, account_id(self.p["owner"], lambda n: pwd.getpwnam(n).pw_uid),
+                 account_id(self.p["group"], lambda n: grp.getgrnam(n).gr_gid))
         self.m.atomic_move(tmp, path, unsafe_writes=False)
 
     def reload(self, auth_token):
@@ -65,6 +95,8 @@ class Rotator:
         environment (OPENCLAW_GATEWAY_TOKEN), which only root and the owner can read."""
         if self.p["source"] != "file":
             return
+        if self.container:
+            return self.reload_in_container(auth_token)
         with open(self.p["config_path"]) as fh:
             conf = json.load(fh)
         conf.get("gateway", {}).get("auth", {}).pop("token", None)
@@ -86,6 +118,14 @@ class Rotator:
                 raise RuntimeError(f"`openclaw secrets reload` failed: {detail[-300:] or rc}")
         finally:
             shutil.rmtree(tmpdir, ignore_errors=True)
+
+    def reload_in_container(self, auth_token):
+        """`openclaw secrets reload` inside the compose gateway's container (the host has no gateway CLI)."""
+        argv = [self.p["engine"] or "podman", "exec", "-i", self.container, "sh", "-c", CONTAINER_RELOAD, "reload",
+                str(self.p["port"])]
+        rc, out, err = self.m.run_command(argv, data=auth_token)
+        if rc != 0:
+            raise RuntimeError(f"`openclaw secrets reload` in {self.container} failed: {(out or err).strip()[-300:] or rc}")
 
     def wait_switched(self, new, old, timeout):
         """True once the new token is accepted and the old one rejected (401). The old token is probed only after the

@@ -79,6 +79,7 @@ def test_compose_scenario():
         check_preflight_refusals(env, logs)
         check_service_operations(env, logs, inv)
         check_backup_and_restore(env, logs, inv)
+        check_token_rotation(env, logs, inv)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
@@ -214,6 +215,40 @@ def check_backup_and_restore(env, logs, inv):
     assert marker.read_text() == "kept\n" and marker.stat().st_uid == 1000
     assert pid() != before
     shutil.rmtree(backups, ignore_errors=True)
+
+
+def check_token_rotation(env, logs, inv):
+    """rotate-token.yml on the compose gateway (issue 17 item 3): the new token is written into the compose secret in
+    place and `openclaw secrets reload` runs in the container; the module proves the new token accepted and the old
+    one rejected; a 10 Hz readiness poller (the host library's, scripts/readiness-poller.py) sees 0 failed probes and
+    the container keeps its PID; the token handed to the operator is the one in the secret file."""
+    container = "openclaw-mol-compose-gateway"
+    secret = ROOT / ".cache" / "molecule-compose" / "project" / "secrets" / "gateway.token"
+    old = secret.read_text().strip()
+
+    def pid():
+        return subprocess.run(["podman", "inspect", "--format", "{{.State.Pid}}", container], env=env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    before = pid()
+    stop = logs / "compose-rotation-poller.stop"
+    stop.unlink(missing_ok=True)
+    poller = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "readiness-poller.py"), str(stop),
+                               env["OPENCLAW_COMPOSE_PORT"]], stdout=subprocess.PIPE, text=True)
+    time.sleep(2)
+    store = logs / "compose-tokens"
+    shutil.rmtree(store, ignore_errors=True)
+    rc, out = playbook(env, "rotate-token.yml", "-i", str(inv), "-e", f"openclaw_token_store={store}")
+    time.sleep(2)
+    stop.touch()
+    stats = json.loads(poller.communicate(timeout=60)[0])
+    assert rc == 0, f"rotate-token.yml failed on the compose gateway:\n{out[-4000:]}"
+    assert "token rotated without a restart: new accepted, old rejected" in out, out[-3000:]
+    new = secret.read_text().strip()
+    assert new != old and len(new) >= 32 and (store / "localhost.token").read_text().strip() == new
+    assert old not in out and new not in out
+    assert stats["probes"] > 20 and stats["failed"] == 0, stats
+    assert pid() == before, "the rotation restarted the container"
 
 
 def check_service_operations(env, logs, inv):
