@@ -115,6 +115,15 @@ options:
     type: path
 """
 
+    # The engine of a compose gateway's container: openclaw_health, openclaw_restore, openclaw_token.
+    ENGINE = r"""
+options:
+  engine:
+    description: Container engine CLI for O(container). Not given, O(gateway.engine), else C(podman).
+    type: str
+    choices: [podman, docker]
+"""
+
     # The gateway context, one option for every module that operates a gateway (module_utils/openclaw_spec.py).
     GATEWAY = r"""
 options:

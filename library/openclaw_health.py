@@ -80,10 +80,6 @@ options:
       - RV(restarts) is then the engine's RestartCount and RV(active_state) the container's status (C(running), C(exited)).
       - Not given, O(gateway.container).
     type: str
-  engine:
-    description: Container engine CLI that inspects O(container). Not given, O(gateway.engine), else C(podman).
-    type: str
-    choices: [podman, docker]
 attributes:
   check_mode:
     support: full
@@ -99,6 +95,7 @@ extends_documentation_fragment:
   - openclaw.state_dir
   - openclaw.token_file
   - openclaw.gateway
+  - openclaw.engine
 notes:
   - Runs on the target with the Python standard library and Ansible's module_utils only.
 """
@@ -262,7 +259,7 @@ CONTEXT = ("unit", "scope", "user", "cli", "node_bin_dir", "config_path", "state
 def main():
     module = context_module(
         spec(
-            "service", "cli", "state_dir", "token_file",
+            "service", "cli", "state_dir", "token_file", "engine",
             **probe_argument_spec(),
             wait=dict(type="bool", default=False),
             wait_timeout=dict(type="int", default=120),
@@ -275,7 +272,6 @@ def main():
             run_as=dict(type="str"),
             deep_timeout=dict(type="int", default=10),
             container=dict(type="str"),
-            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
         CONTEXT,
         context_required_if=[USER_SCOPE_NEEDS_USER],

@@ -40,10 +40,6 @@ options:
         mounts the config from outside the state, and the host has no gateway CLI).
       - Not given, O(gateway.container).
     type: str
-  engine:
-    description: Container engine CLI for O(container). Not given, O(gateway.engine), else C(podman).
-    type: str
-    choices: [podman, docker]
   verify_only:
     description: Only verify the archive; change nothing.
     type: bool
@@ -74,6 +70,7 @@ extends_documentation_fragment:
   - openclaw.cli
   - openclaw.state_dir
   - openclaw.gateway
+  - openclaw.engine
   - openclaw.owner
 """
 
@@ -127,7 +124,7 @@ CONTEXT = ("unit", "scope", "user", "port", "cli", "node_bin_dir", "config_path"
 def main():
     module = context_module(
         spec(
-            "service", "port", "ready", "cli", "state_dir", "owner",
+            "service", "port", "ready", "cli", "state_dir", "owner", "engine",
             archive=dict(type="path", required=True),
             state_dir=dict(type="path", required=True),
             installed_version=dict(type="str", required=True),
@@ -135,7 +132,6 @@ def main():
             extract_to=dict(type="path"),
             doctor=dict(type="bool", default=True),
             container=dict(type="str"),
-            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
         CONTEXT,
         context_required_if=[USER_SCOPE_NEEDS_USER],

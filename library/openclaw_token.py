@@ -47,10 +47,6 @@ options:
         The proof goes through the published O(port).
       - Not given, O(gateway.container).
     type: str
-  engine:
-    description: Container engine CLI for O(container). Not given, O(gateway.engine), else C(podman).
-    type: str
-    choices: [podman, docker]
 attributes:
   check_mode:
     support: full
@@ -66,6 +62,7 @@ extends_documentation_fragment:
   - openclaw.owner
   - openclaw.marker
   - openclaw.gateway
+  - openclaw.engine
   - openclaw.token_file
 """
 
@@ -123,14 +120,13 @@ CONTEXT = ("port", "cli", "node_bin_dir", "config_path", "state_dir", "owner", "
 def main():
     module = context_module(
         spec(
-            "port", "cli", "state_dir", "owner", "marker", "token_file",
+            "port", "cli", "state_dir", "owner", "marker", "token_file", "engine",
             config_path=dict(type="path", required=True),
             source=dict(type="str", choices=["file", "config"], default="file"),
             token=dict(type="str", no_log=True),
             accept_timeout=dict(type="int", default=20),
             return_token=dict(type="bool", default=False),
             container=dict(type="str"),
-            engine=dict(type="str", choices=["podman", "docker"], default="podman"),
         ),
         CONTEXT,
         context_required_if=[("source", "file", ["token_file"])],

@@ -76,7 +76,29 @@ def parse_unit_environment(text):
     return dict(pairs)
 
 
-class Service:
+class _Supervised:
+    """What runs the gateway (a systemd unit, a container): its commands and the shared readiness gate, which fails
+    fast when gave_up() says why waiting is pointless."""
+
+    m = port = None
+
+    def command(self, argv, label, check=True):
+        rc, out, err = self.m.run_command(argv)
+        if check and rc != 0:
+            raise RuntimeError(f"{label} failed: {(err or out).strip()}")
+        return rc, out
+
+    def gave_up(self):
+        return None
+
+    def gate(self, timeout, expect_version=None):
+        """Wait for /readyz (and /startupz's version); fail fast when what runs the gateway gives up. Raises
+        RuntimeError with the reason."""
+        return gate(lambda left: wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
+                                          expect_version=expect_version), timeout, self.gave_up)
+
+
+class Service(_Supervised):
     """The gateway's systemd unit (system scope, or a lingering user's manager)."""
 
     def __init__(self, module, unit, scope="system", user=None, port=GATEWAY_PORT):
@@ -84,10 +106,7 @@ class Service:
         self.ctl = systemctl_argv(scope, user)
 
     def systemctl(self, *args, check=True):
-        rc, out, err = self.m.run_command(self.ctl + list(args))
-        if check and rc != 0:
-            raise RuntimeError(f"systemctl {' '.join(args)} failed: {(err or out).strip()}")
-        return rc, out
+        return self.command(self.ctl + list(args), f"systemctl {' '.join(args)}", check)
 
     def stop(self, check=True):
         return self.systemctl("stop", self.unit, check=check)
@@ -122,14 +141,8 @@ class Service:
                     f"{': ' + tail if tail else ''}")
         return None
 
-    def gate(self, timeout, expect_version=None):
-        """Wait for /readyz (and /startupz's version); fail fast when the unit gives up. Raises RuntimeError with the
-        reason."""
-        return gate(lambda left: wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
-                                          expect_version=expect_version), timeout, self.gave_up)
 
-
-class ContainerService:
+class ContainerService(_Supervised):
     """A compose gateway's container, with Service's stop, start and readiness gate: the engine stops and starts the
     container the compose project created (its restart policy and configuration stay as compose wrote them)."""
 
@@ -137,10 +150,7 @@ class ContainerService:
         self.m, self.engine, self.container, self.port = module, engine or "podman", container, port
 
     def run(self, *args, check=True):
-        rc, out, err = self.m.run_command([self.engine, *args])
-        if check and rc != 0:
-            raise RuntimeError(f"{self.engine} {' '.join(args)} failed: {(err or out).strip()}")
-        return rc, out
+        return self.command([self.engine, *args], f"{self.engine} {' '.join(args)}", check)
 
     def stop(self, check=True):
         return self.run("stop", self.container, check=check)
@@ -159,11 +169,6 @@ class ContainerService:
             tail = " | ".join(line for line in logs.strip().splitlines()[-4:])
             return f"{self.container} exited with status {fields[1]}{': ' + tail if tail else ''}"
         return None
-
-    def gate(self, timeout, expect_version=None):
-        """Wait for /readyz through the published port; fail fast when the container gives up."""
-        return gate(lambda left: wait_for(self.m, "127.0.0.1", self.port, 2.0, min(2.0, max(left, 0.1)), 0.2,
-                                          expect_version=expect_version), timeout, self.gave_up)
 
 
 def gateway_service(module, p):

@@ -27,6 +27,7 @@ SHARED = dict(
     owner=dict(owner=dict(type="str", required=True), group=dict(type="str", required=True)),
     marker=dict(marker_dir=dict(type="path", default="/var/lib/openclaw-ops/markers")),
     token_file=dict(token_file=dict(type="path")),
+    engine=dict(engine=dict(type="str", choices=["podman", "docker"], default="podman")),
 )
 
 # the rule that goes with the `service` options: a user unit needs its user
