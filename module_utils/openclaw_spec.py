@@ -78,10 +78,11 @@ def apply_context(params, deferred, required_if=()):
         if params.get(name) is not None:
             continue
         field = CONTEXT_RENAMED.get(name, name)
-        value = ctx.get(field)
         if field == "unit" and ctx.get("manager") == "compose":
-            value = ""
-        params[name] = value if value not in (None, "") or field == "unit" and value == "" else default
+            params[name] = ""  # a compose gateway's container is what runs
+            continue
+        value = ctx.get(field)
+        params[name] = default if value in (None, "") else value
     # the wording of AnsibleModule's own checks, with where the values could have come from
     errors = []
     missing = [name for name, (_default, required) in deferred.items() if required and params.get(name) in (None, "")]
@@ -101,8 +102,8 @@ def context_module(argument_spec, context, context_required_if=(), **kwargs):
     (apply_context), and `context_required_if` (AnsibleModule's required_if rules that involve those options) checked
     after the filling. Fails the module like its own argument validation would."""
     deferred = with_context(argument_spec, context)
-    # every openclaw module supports check mode (its documentation says how)
-    module = AnsibleModule(argument_spec=argument_spec, **dict(dict(supports_check_mode=True), **kwargs))
+    kwargs.setdefault("supports_check_mode", True)  # every openclaw module does (its documentation says how)
+    module = AnsibleModule(argument_spec=argument_spec, **kwargs)
     error = apply_context(module.params, deferred, context_required_if)
     if error:
         module.fail_json(msg=error)

@@ -6,7 +6,6 @@ the new one accepted and the old one rejected; otherwise the old token goes back
 raise ModuleFailure.
 """
 
-import grp
 import json
 import os
 import pwd
@@ -16,7 +15,7 @@ import tempfile
 import time
 
 from ansible.module_utils.openclaw_errors import ModuleFailure
-from ansible.module_utils.openclaw_gateway_control import account_id, token_accepted
+from ansible.module_utils.openclaw_gateway_control import token_accepted
 from ansible.module_utils.openclaw_host import gateway_env
 from ansible.module_utils.openclaw_service import owner_argv
 from ansible.module_utils.openclaw_state import write_marker
@@ -85,8 +84,7 @@ class Rotator:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
-        os.chown(tmp, account_id(self.p["owner"], lambda n: pwd.getpwnam(n).pw_uid),
-                 account_id(self.p["group"], lambda n: grp.getgrnam(n).gr_gid))
+        shutil.chown(tmp, self.p["owner"], self.p["group"])
         self.m.atomic_move(tmp, path, unsafe_writes=False)
 
     def reload(self, auth_token):
