@@ -12,6 +12,7 @@ import time
 
 import openclaw_backup
 import pytest
+from archive_damage import damaged_copy
 from real_gateway import RealGateway
 
 
@@ -198,10 +199,8 @@ def test_truncated_archive_is_refused(run_module, live_state, tmp_path):
 
 def test_bit_flipped_archive_is_refused(run_module, live_state, tmp_path):
     path = make_archive(run_module, live_state, tmp_path)
-    data = bytearray(open(path, "rb").read())
-    data[len(data) // 2] ^= 0x40
     bad = tmp_path / "flipped.tar.gz"
-    bad.write_bytes(bytes(data))
+    damaged_copy(path, bad, bit=0x40)
     kind, res = restore_verify(run_module, bad)
     assert kind == "fail" and "before touching the gateway" in res["msg"]
 

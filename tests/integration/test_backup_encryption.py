@@ -14,6 +14,7 @@ import openclaw_backup
 import openclaw_restore
 import pytest
 from ansible.module_utils.openclaw_archive import verify, verify_written
+from archive_damage import damaged_copy
 from test_backup import backup, live_state, small_disk_with_an_older_archive  # noqa: F401 (live_state is a fixture)
 
 pytestmark = pytest.mark.skipif(not shutil.which("age") or not shutil.which("age-keygen"),
@@ -168,10 +169,8 @@ def test_a_flipped_byte_in_a_stored_piece_is_caught(run_module, live_state, tmp_
     finally:
         (media / "clip.mp4").unlink()
     assert kind == "exit", res
-    data = bytearray(open(res["path"], "rb").read())
-    data[len(data) // 2] ^= 0x01
     bad = tmp_path / "flipped.tar.gz"
-    bad.write_bytes(bytes(data))
+    damaged_copy(res["path"], bad)
     with tarfile.open(res["path"]) as tf:
         manifest = json.load(tf.extractfile("manifest.json"))
     with pytest.raises(Exception, match="incorrect data check|does not match"):

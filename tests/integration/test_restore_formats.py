@@ -10,6 +10,7 @@ import tarfile
 import openclaw_backup
 import openclaw_restore
 import pytest
+from archive_damage import damaged_copy
 from real_gateway import RealGateway
 
 
@@ -51,10 +52,8 @@ def test_openclaw_backup_create_archive_is_verified_and_unpacks_the_state(run_mo
 
 
 def test_damaged_openclaw_backup_create_archive_is_refused(run_module, gateway, upstream_archive, tmp_path):
-    data = bytearray(upstream_archive.read_bytes())
     bad = tmp_path / "flipped.tar.gz"
-    data[len(data) // 2] ^= 0x40
-    bad.write_bytes(bytes(data))
+    damaged_copy(upstream_archive, bad, bit=0x40)
     kind, res = restore(run_module, gateway, bad, verify_only=True)
     assert kind == "fail" and res["msg"].startswith(f"Refusing {bad} before touching the gateway:"), res
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import yaml
+from archive_damage import damaged_copy
 from molecule_config import scenario_config
 from real_gateway import NODE_VERSION
 
@@ -201,9 +202,7 @@ def check_backup_and_restore(env, logs, inv):
 
     # a bit-flipped copy is refused before the container is touched
     flipped = backups / f"flipped-{full[0].name}"
-    data = bytearray(full[0].read_bytes())
-    data[len(data) // 2] ^= 0x01
-    flipped.write_bytes(bytes(data))
+    damaged_copy(full[0], flipped)
     before = pid()
     rc, out = playbook(env, "restore.yml", "-i", str(inv), *extra, "-e", f"openclaw_restore_archive={flipped}")
     assert rc != 0 and "before touching the gateway" in " ".join(out.split()), out[-4000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from archive_damage import damaged_copy
 from molecule_config import scenario_inventory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -207,9 +208,7 @@ def check_restore(name, inv, env, logs, archive):
     # damaged archive: refused before the gateway is touched
     pid = main_pid()
     bad = logs / "flipped.tar.gz"
-    data = bytearray(archive.read_bytes())
-    data[len(data) // 2] ^= 0x01
-    bad.write_bytes(bytes(data))
+    damaged_copy(archive, bad)
     res = subprocess.run(pb + ["-e", f"openclaw_restore_from_controller={bad}"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=600)
     assert res.returncode != 0 and "before touching the gateway" in " ".join(res.stdout.split()), res.stdout[-3000:]
