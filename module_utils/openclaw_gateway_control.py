@@ -76,6 +76,12 @@ def parse_unit_environment(text):
     return dict(pairs)
 
 
+# the gateway's exit status when it refuses to start (bad config, state from a newer version): sysexits EX_CONFIG
+REFUSED_STARTUP = "78"
+# restarts of a container during one wait for readiness that mean a crash loop (a start takes ~5-15 s)
+CRASH_LOOP_RESTARTS = 2
+
+
 class _Supervised:
     """What runs the gateway (a systemd unit, a container): its commands and the shared readiness gate, which fails
     fast when gave_up() says why waiting is pointless."""
@@ -148,6 +154,7 @@ class ContainerService(_Supervised):
 
     def __init__(self, module, engine, container, port=GATEWAY_PORT):
         self.m, self.engine, self.container, self.port = module, engine or "podman", container, port
+        self.restarts_at_start = None  # RestartCount when gave_up() is first asked
 
     def run(self, *args, check=True):
         return self.command([self.engine, *args], f"{self.engine} {' '.join(args)}", check)
@@ -156,19 +163,33 @@ class ContainerService(_Supervised):
         return self.run("stop", self.container, check=check)
 
     def start(self):
+        self.restarts_at_start = None  # a new wait for readiness counts restarts from here
         return self.run("start", self.container)
 
     def gave_up(self):
-        """Why waiting for readiness is pointless (the container exited with an error and is not being restarted), or
-        None."""
-        rc, out = self.run("inspect", "--format", "{{.State.Status}} {{.State.ExitCode}} {{.State.Restarting}}",
+        """Why waiting for readiness is pointless, or None: the container exited with an error and is not being
+        restarted, or it is caught exited 78 (the gateway refused its config or state), or it restarted
+        CRASH_LOOP_RESTARTS times since the wait began (a restart policy repeating a refusal: a running container
+        shows no exit code, and its exited moments are too short to catch reliably)."""
+        rc, out = self.run("inspect", "--format",
+                           "{{.State.Status}} {{.State.ExitCode}} {{.State.Restarting}} {{.RestartCount}}",
                            self.container, check=False)
         fields = out.split() if rc == 0 else []
-        if len(fields) == 3 and fields[0] in ("exited", "dead") and fields[1] != "0" and fields[2] != "true":
-            _rc, logs = self.run("logs", "--tail", "4", self.container, check=False)
-            tail = " | ".join(line for line in logs.strip().splitlines()[-4:])
-            return f"{self.container} exited with status {fields[1]}{': ' + tail if tail else ''}"
-        return None
+        if len(fields) != 4 or not fields[3].isdigit():
+            return None
+        status, code, restarting, restarts = fields[0], fields[1], fields[2], int(fields[3])
+        if self.restarts_at_start is None:
+            self.restarts_at_start = restarts
+        looping = restarts - self.restarts_at_start >= CRASH_LOOP_RESTARTS
+        stopped = status != "running" and (code == REFUSED_STARTUP or (
+            status in ("exited", "dead") and code != "0" and restarting != "true"))
+        if not (looping or stopped):
+            return None
+        _rc, logs = self.run("logs", "--tail", "4", self.container, check=False)
+        tail = " | ".join(line for line in logs.strip().splitlines()[-4:])
+        why = (f"{self.container} restarted {restarts - self.restarts_at_start} times without becoming ready"
+               if looping else f"{self.container} exited with status {code}")
+        return why + (f": {tail}" if tail else "")
 
 
 def gateway_service(module, p):

@@ -5,6 +5,7 @@ the result says what is wrong in words (`problems`) and, when something is, carr
 reports with (`msg`) and the tail of the gateway's log.
 """
 
+from ansible.module_utils.openclaw_gateway_control import gateway_service
 from ansible.module_utils.openclaw_probe import deep_health_fast, tail_file, wait_for
 from ansible.module_utils.openclaw_service import (
     cgroup_pids,
@@ -78,8 +79,11 @@ def check_health(module):
     """The module's result: healthy, the probe summary, process figures, deep-check counts; `msg` and `log_tail`
     when unhealthy."""
     p = module.params
+    # waiting on a unit that failed, or a container that refused its state, ends early with the reason
+    supervisor = gateway_service(module, p) if p["wait"] and (p["container"] or p["unit"]) else None
     summary = wait_for(module, p["host"], p["port"], p["timeout"], wait_timeout=p["wait_timeout"] if p["wait"] else 0,
-                       interval=p["interval"], expect_version=p["expect_version"])
+                       interval=p["interval"], expect_version=p["expect_version"],
+                       gave_up=supervisor.gave_up if supervisor else None)
     summary.pop("raw", None)
     summary.pop("errors", None)
     if p["container"]:

@@ -74,8 +74,9 @@ def problems(summary, expect_version=None):
     return out
 
 
-def wait_for(module, host, port, timeout, wait_timeout, interval, expect_version=None, clock=time):
-    """Probe until healthy (and the expected version) or until `wait_timeout` seconds pass."""
+def wait_for(module, host, port, timeout, wait_timeout, interval, expect_version=None, clock=time, gave_up=None):
+    """Probe until healthy (and the expected version) or until `wait_timeout` seconds pass; stop early when
+    `gave_up()` says why waiting is pointless (the unit failed, the container exited 78), adding its reason."""
     start = clock.monotonic()
     attempts = 0
     while True:
@@ -83,7 +84,10 @@ def wait_for(module, host, port, timeout, wait_timeout, interval, expect_version
         summary = probe_gateway(module, host, port, timeout)
         issues = problems(summary, expect_version)
         elapsed = clock.monotonic() - start
-        if not issues or elapsed >= wait_timeout:
+        reason = gave_up() if issues and gave_up and elapsed < wait_timeout else None
+        if reason:
+            issues.insert(0, reason)
+        if not issues or reason or elapsed >= wait_timeout:
             summary.update(attempts=attempts, elapsed=round(elapsed, 2), problems=issues)
             return summary
         clock.sleep(min(interval, max(0.0, wait_timeout - elapsed)))

@@ -5,7 +5,9 @@ monitoring role's printed skip; idempotence (the second deploy.yml must pass the
 engine's conmon holds the port); hardening and limits as the engine reports them, crash recovery by the restart
 policy (molecule/compose/verify.yml); `--check --diff` must predict no change; health.yml reports the container
 healthy with its memory; a foreign listener on the gateway port and a version pin that differs from the running
-image both fail preflight without changing anything; service.yml operations; then the project is removed.
+image both fail preflight without changing anything; service.yml operations; backup and restore of the state volume;
+token rotation without a restart; upgrade and rollback (a real failing upgrade rolled back to the old image and state,
+a successful one, rollback.yml); then the project is removed.
 
 It runs on the controller rather than inside a systemd test host because nested podman would need a privileged
 container; the gateway's port is a free one picked here, so it never meets another engineer's gateway."""
@@ -81,6 +83,7 @@ def test_compose_scenario():
         check_service_operations(env, logs, inv)
         check_backup_and_restore(env, logs, inv)
         check_token_rotation(env, logs, inv)
+        check_upgrade_and_rollback(env, logs, inv)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
@@ -270,3 +273,76 @@ def check_service_operations(env, logs, inv):
     assert state in ("exited", "stopped") and ready == "false"
     state, _pid, ready = service("start")
     assert (state, ready) == ("running", "true")
+
+
+def check_upgrade_and_rollback(env, logs, inv):
+    """upgrade.yml and rollback.yml on the compose gateway (issue 17 item 2).
+    1. 2026.9.6 -> 2026.9.5 is the real failing case: 9.5 refuses the state 9.6 migrated (exit 78). The 9.5 image is
+       built while 9.6 serves, the volume is backed up, the switch fails, and the automatic rollback puts the 9.6
+       image back with the pre-upgrade state: the play fails saying so, 9.6 is ready, the marker is there.
+    2. On a 9.5 gateway (fresh volume) with a marker, 2026.9.5 -> 2026.9.6 succeeds with the marker kept.
+    3. rollback.yml puts 9.5 back with its pre-upgrade state; a second rollback.yml refuses with nothing changed."""
+    container = "openclaw-mol-compose-gateway"
+    backups = logs.parent / "molecule-compose" / "upgrade-backups"
+    shutil.rmtree(backups, ignore_errors=True)
+    extra = ["-e", f"openclaw_upgrade_backup_dir={backups}"]
+
+    def podman(*args):
+        return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def running():
+        """(image, status) of the project's container."""
+        return tuple(podman("inspect", "--format", "{{.ImageName}} {{.State.Status}}", container).split())
+
+    volume = Path(podman("inspect", "--format",
+                         '{{ range .Mounts }}{{ if eq .Destination "/home/node/.openclaw" }}{{ .Source }}{{ end }}{{ end }}',
+                         container))
+    marker = volume / "workspace" / "upgrade-marker.txt"
+
+    def put_marker(text):
+        marker.parent.mkdir(exist_ok=True)
+        marker.write_text(text)
+        for p in (marker.parent, marker):
+            os.chown(p, 1000, 1000)
+
+    put_marker("state of 9.6\n")
+    rc, out = playbook(env, "upgrade.yml", "-i", str(inv), *extra, "-e", "openclaw_upgrade_version=2026.9.5")
+    (logs / "compose-upgrade-1-failing.log").write_text(out)
+    flat = " ".join(out.split())
+    assert rc != 0, "the upgrade to 2026.9.5 on a 2026.9.6 state did not fail:\n" + out[-4000:]
+    # caught exited 78, or seen restarting: the wait ends early either way (not after openclaw_upgrade_ready_timeout)
+    assert re.search(r"exited with status 78|restarted \d+ times without becoming ready", flat), flat[-4000:]
+    waited = float(re.search(r"unhealthy after ([\d.]+) s", flat).group(1))
+    assert waited < 90, f"the wait for a refusing 2026.9.5 went on for {waited} s"
+    assert "Upgrade 2026.9.6 -> 2026.9.5 failed and was rolled back: openclaw 2026.9.6 runs again" in flat, flat[-3000:]
+    assert running() == ("localhost/openclaw-gateway:2026.9.6", "running")
+    assert marker.read_text() == "state of 9.6\n"
+    assert len(list(backups.glob("openclaw-preupgrade-2026.9.6-*.tar.gz"))) == 1
+    podman("image", "exists", "localhost/openclaw-gateway:2026.9.5")  # built ahead, kept for inspection
+
+    # a 9.5 gateway on a fresh volume
+    podman("rm", "-f", container)
+    for child in volume.iterdir():
+        shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    rc, out = playbook(env, "deploy.yml", "-i", str(inv), "-e", "openclaw_gateway_version=2026.9.5")
+    assert rc == 0 and "openclaw 2026.9.5 ready" in out, out[-4000:]
+    put_marker("state of 9.5\n")
+
+    rc, out = playbook(env, "upgrade.yml", "-i", str(inv), *extra, "-e", "openclaw_upgrade_version=2026.9.6")
+    (logs / "compose-upgrade-2.log").write_text(out)
+    assert rc == 0 and "upgraded 2026.9.5 -> 2026.9.6" in out, out[-4000:]
+    assert running() == ("localhost/openclaw-gateway:2026.9.6", "running")
+    assert marker.read_text() == "state of 9.5\n"
+    record = json.loads((ROOT / ".cache" / "molecule-compose" / "project" / "upgrade-record.json").read_text())
+    assert record["status"] == "upgraded" and record["from_version"] == "2026.9.5", record
+    assert Path(record["backup_archive"]).parent == backups
+
+    rc, out = playbook(env, "rollback.yml", "-i", str(inv))
+    (logs / "compose-upgrade-3-rollback.log").write_text(out)
+    assert rc == 0 and "rolled back 2026.9.6 -> 2026.9.5 with its pre-upgrade state" in out, out[-4000:]
+    assert running() == ("localhost/openclaw-gateway:2026.9.5", "running")
+    assert marker.read_text() == "state of 9.5\n"
+    pid = podman("inspect", "--format", "{{.State.Pid}}", container)
+    rc, out = playbook(env, "rollback.yml", "-i", str(inv))
+    assert rc != 0 and "was already rolled back. Nothing was changed." in " ".join(out.split()), out[-3000:]
+    assert podman("inspect", "--format", "{{.State.Pid}}", container) == pid

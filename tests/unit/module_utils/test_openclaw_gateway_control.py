@@ -43,7 +43,7 @@ def test_a_container_is_stopped_and_started_with_its_engine():
 
 def test_a_container_that_exited_with_an_error_gives_up_with_its_last_log_lines():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
-    m = FakeModule({("podman", "inspect"): (0, "exited 78 false\n", ""),
+    m = FakeModule({("podman", "inspect"): (0, "exited 78 false 0\n", ""),
                     ("podman", "logs"): (0, "starting\nstate was written by a newer openclaw\n", "")})
     reason = ContainerService(m, "podman", "openclaw-gateway").gave_up()
     assert reason.startswith("openclaw-gateway exited with status 78") and "newer openclaw" in reason
@@ -51,9 +51,27 @@ def test_a_container_that_exited_with_an_error_gives_up_with_its_last_log_lines(
 
 def test_a_running_or_restarting_container_has_not_given_up():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
-    for state in ("running 0 false", "exited 1 true", "exited 0 false"):
+    for state in ("running 0 false 0", "exited 1 true 0", "exited 0 false 0", "running 0 false"):
         m = FakeModule({("podman", "inspect"): (0, state, "")})
         assert ContainerService(m, "podman", "openclaw-gateway").gave_up() is None, state
+
+
+def test_a_container_caught_exited_78_between_restarts_gives_up():
+    from ansible.module_utils.openclaw_gateway_control import ContainerService
+    # its restart policy would only repeat the refusal
+    m = FakeModule({("podman", "inspect"): (0, "exited 78 true 3", ""), ("podman", "logs"): (0, "", "")})
+    assert ContainerService(m, "podman", "gw").gave_up() == "gw exited with status 78"
+
+
+def test_a_crash_loop_gives_up_after_two_restarts_during_the_wait():
+    from ansible.module_utils.openclaw_gateway_control import ContainerService
+    answers = {("podman", "inspect"): (0, "running 0 false 5", ""), ("podman", "logs"): (0, "refused\n", "")}
+    svc = ContainerService(FakeModule(answers), "podman", "gw")
+    assert svc.gave_up() is None  # the count when the wait begins (5) is the baseline
+    answers[("podman", "inspect")] = (0, "running 0 false 6", "")
+    assert svc.gave_up() is None
+    answers[("podman", "inspect")] = (0, "running 0 false 7", "")
+    assert svc.gave_up() == "gw restarted 2 times without becoming ready: refused"
 
 
 def test_a_failed_engine_command_says_which():

@@ -48,3 +48,23 @@ def test_starting_gateway_is_not_ready():
                  {"/healthz": 200, "/readyz": 503, "/startupz": 200})
     assert s["live"] and not s["ready"]
     assert problems(s) == ["/readyz not ready (failing: startup-sidecars)"]
+
+
+def test_waiting_for_readiness_stops_when_the_supervisor_gives_up(monkeypatch):
+    from ansible.module_utils import openclaw_probe
+
+    class Clock:
+        now = 0.0
+
+        def monotonic(self):
+            return self.now
+
+        def sleep(self, s):
+            self.now += s
+
+    down = dict(live=False, ready=False, started=False, failing=[], version=None, errors={"/healthz": "refused"})
+    calls = []
+    monkeypatch.setattr(openclaw_probe, "probe_gateway", lambda *a: dict(down, errors=dict(down["errors"])))
+    summary = openclaw_probe.wait_for(None, "127.0.0.1", 1, 1, wait_timeout=120, interval=1, clock=Clock(),
+                                      gave_up=lambda: calls.append(1) or (None if len(calls) < 3 else "gw exited 78"))
+    assert summary["problems"][0] == "gw exited 78" and summary["attempts"] == 3 and summary["elapsed"] == 2
