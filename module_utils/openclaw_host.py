@@ -58,6 +58,50 @@ def unit_show(unit, properties, scope="system", user=None, runner=None):
     return parse_show(res[1]) if res[0] == 0 else {}
 
 
+# --- a compose gateway's container ----------------------------------------------------------------------------------
+def container_show(engine, container, runner=None):
+    """pid, status and restarts of a container from `<engine> container inspect` ({} when the engine or the
+    container is missing). `runner` as for unit_show."""
+    res = (runner or run)([engine, "container", "inspect", container])
+    data = parse_json(res[1]) if res[0] == 0 else None
+    if isinstance(data, list):
+        data = data[0] if data else None
+    if not isinstance(data, dict):
+        return {}
+    state = data.get("State") or {}
+    return dict(pid=int(state.get("Pid") or 0), status=str(state.get("Status") or "unknown"),
+                restarts=int(data.get("RestartCount") or 0))
+
+
+def container_exec_argv(engine, container, argv):
+    """`argv` run inside the container, as its user, with its environment (the gateway's config and state)."""
+    return [engine, "exec", container, *argv]
+
+
+def process_tree(root_pid, proc="/proc"):
+    """`root_pid` and all its descendants, from the parent PIDs in /proc/*/stat ([] when root_pid is 0)."""
+    if not root_pid:
+        return []
+    children = {}
+    for entry in os.listdir(proc):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc}/{entry}/stat") as fh:
+                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    tree, todo = [], [int(root_pid)]
+    while todo:
+        pid = todo.pop()
+        if pid in tree:
+            continue
+        tree.append(pid)
+        todo.extend(children.get(pid, []))
+    return sorted(tree)
+
+
 # --- cgroup and process accounting ----------------------------------------------------------------------------------
 def cgroup_pids(control_group):
     """PIDs in the unit's cgroup (v2 unified, or the v1 `systemd` hierarchy); [] without a cgroup."""

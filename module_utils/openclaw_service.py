@@ -6,9 +6,16 @@ PID as the engine reports it (`<engine> container inspect`).
 """
 
 import json
-import os
 
-from ansible.module_utils.openclaw_host import as_owner, cgroup_pids, process_stats, systemctl_argv, unit_show
+from ansible.module_utils.openclaw_host import (
+    as_owner,
+    cgroup_pids,
+    container_show,
+    process_stats,
+    process_tree,
+    systemctl_argv,
+    unit_show,
+)
 
 # the unit's accounting and service control live in the host library; the health module imports them from here
 __all__ = ["cgroup_pids", "process_stats", "systemctl_argv", "unit_properties", "owner_argv", "container_properties",
@@ -44,38 +51,7 @@ def run_json(module, argv):
 
 def container_properties(module, engine, container):
     """State of a container from `<engine> container inspect` ({} when the engine or the container is missing)."""
-    data = run_json(module, [engine, "container", "inspect", container])
-    if data is None:
-        return {}
-    if isinstance(data, list):
-        data = data[0] if data else {}
-    state = data.get("State") or {}
-    return dict(pid=int(state.get("Pid") or 0), status=str(state.get("Status") or "unknown"),
-                restarts=int(data.get("RestartCount") or 0))
-
-
-def process_tree(root_pid, proc="/proc"):
-    """`root_pid` and all its descendants, from the parent PIDs in /proc/*/stat ([] when root_pid is 0)."""
-    if not root_pid:
-        return []
-    children = {}
-    for entry in os.listdir(proc):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"{proc}/{entry}/stat") as fh:
-                ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [int(root_pid)]
-    while todo:
-        pid = todo.pop()
-        if pid in tree:
-            continue
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return sorted(tree)
+    return container_show(engine, container, runner=module.run_command)
 
 
 def container_startupz(module, engine, container, port, timeout=10):

@@ -16,9 +16,13 @@ import time
 
 # module_utils/openclaw_host.py, shipped beside this script by check.yml (on PYTHONPATH)
 from openclaw_host import (
+    container_exec_argv,
+    container_show,
     gateway_env,
     http_json,
     parse_json,
+    process_stats,
+    process_tree,
     run,
     run_gateway_cli,
     summarize_channels,
@@ -38,10 +42,14 @@ class Ctx:
         self.results.append({"item": item, "status": status, "detail": detail})
 
     def cli(self, *args, timeout=90):
-        """Run the installed openclaw CLI as the service owner; (rc, parsed JSON or None, text)."""
+        """Run the installed openclaw CLI as the service owner (a compose gateway's inside its container, which has
+        the CLI, its config and its state); (rc, parsed JSON or None, text)."""
         c = self.cfg
-        rc, out, err = run_gateway_cli(c["cli"], args, owner=c.get("run_as"), timeout=timeout,
-                                       env=gateway_env(c["node_bin_dir"], c["config_path"], c["state_dir"]))
+        if c.get("container"):
+            rc, out, err = run(container_exec_argv(c["engine"], c["container"], ["openclaw", *args]), timeout=timeout)
+        else:
+            rc, out, err = run_gateway_cli(c["cli"], args, owner=c.get("run_as"), timeout=timeout,
+                                           env=gateway_env(c["node_bin_dir"], c["config_path"], c["state_dir"]))
         return rc, parse_json(out), (out + err).strip()
 
 
@@ -50,12 +58,18 @@ def get_json(url):
     return status, data
 
 
-def unit_state(cfg):
-    return unit_show(cfg["unit"], ("ActiveState", "ControlGroup", "NRestarts"), cfg["scope"], cfg["user"])
-
-
-def memory_bytes(props):
-    return unit_usage(props.get("ControlGroup", ""))["memory_bytes"]
+def gateway_state(cfg):
+    """What runs the gateway, as the checks need it: its name, whether it runs, its restarts, and the resident memory
+    over all its processes (the systemd unit's cgroup, or the compose container's process tree)."""
+    if cfg.get("container"):
+        c = container_show(cfg["engine"], cfg["container"])
+        pid = c.get("pid", 0) if c.get("status") == "running" else 0
+        return dict(name=f"container {cfg['container']}", running=c.get("status") == "running",
+                    state=c.get("status", "absent"), restarts=c.get("restarts", "?"),
+                    memory_bytes=process_stats(process_tree(pid))["memory_bytes"])
+    props = unit_show(cfg["unit"], ("ActiveState", "ControlGroup", "NRestarts"), cfg["scope"], cfg["user"])
+    return dict(name=cfg["unit"], running=props.get("ActiveState") == "active", state=props.get("ActiveState", "unknown"),
+                restarts=props.get("NRestarts", "?"), memory_bytes=unit_usage(props.get("ControlGroup", ""))["memory_bytes"])
 
 
 def log_records(log_file):
@@ -96,15 +110,15 @@ def save_state(cfg, name, data):
 # --- daily ---------------------------------------------------------------------
 def daily(ctx):
     cfg = ctx.cfg
-    props = unit_state(cfg)
+    gw = gateway_state(cfg)
     _s, live = get_json(f"http://127.0.0.1:{cfg['port']}/healthz")
     rs, ready = get_json(f"http://127.0.0.1:{cfg['port']}/readyz")
-    if props.get("ActiveState") == "active" and live and live.get("ok") is True:
+    if gw["running"] and live and live.get("ok") is True:
         ok_ready = bool(ready and ready.get("ready") is True and rs == 200)
         ctx.add("gateway process running", "PASS" if ok_ready else "WARN",
-                f"{cfg['unit']} active, live" + ("" if ok_ready else f", not ready: {(ready or {}).get('failing')}"))
+                f"{gw['name']} {gw['state']}, live" + ("" if ok_ready else f", not ready: {(ready or {}).get('failing')}"))
     else:
-        ctx.add("gateway process running", "FAIL", f"{cfg['unit']} is {props.get('ActiveState', 'unknown')}, /healthz not live")
+        ctx.add("gateway process running", "FAIL", f"{gw['name']} is {gw['state']}, /healthz not live")
 
     rc, data, text = ctx.cli("health", "--json", "--timeout", "10000", timeout=40)
     chans = None
@@ -119,6 +133,8 @@ def daily(ctx):
     since = iso(time.time() - 86400)
     errors = sum(1 for d, lv in log_records(cfg["log_file"]) if d >= since and lv in LEVELS)
     status = "PASS" if errors == 0 else ("WARN" if errors <= cfg["error_log_fail_threshold"] else "FAIL")
+    if not os.path.isfile(cfg["log_file"] or ""):  # no log read is not "no errors"
+        status, errors = "WARN", f"no gateway log at {cfg['log_file'] or '(unknown)'}: 0"
     ctx.add("no severe errors in the last 24 h", status, f"{errors} ERROR/FATAL lines since {since}Z")
 
     if chans is not None and chans["configured"] == 0:
@@ -133,12 +149,13 @@ def daily(ctx):
         else:
             ctx.add("pending pairing requests handled", "WARN", f"`openclaw pairing list --json` failed: {text[-200:]}")
 
-    mem = memory_bytes(props)
+    mem = gw["memory_bytes"]
     mb = mem / 1048576
     status = "PASS" if mem < cfg["memory_warn_bytes"] else ("WARN" if mem < cfg["memory_fail_bytes"] else "FAIL")
     if mem == 0:
         status = "FAIL"
-    ctx.add("memory within range", status, f"{mb:.0f} MB over all unit processes (warn {cfg['memory_warn_bytes'] // 1048576} MB)")
+    ctx.add("memory within range", status, f"{mb:.0f} MB over all {gw['name']} processes "
+            f"(warn {cfg['memory_warn_bytes'] // 1048576} MB)")
     return mem
 
 
@@ -153,15 +170,15 @@ def weekly(ctx):
 
 
 def resource_trend(ctx):
-    """Memory over all unit processes against last week's baseline; returns this week's."""
-    props = unit_state(ctx.cfg)
-    mem = memory_bytes(props)
+    """Memory over all the gateway's processes against last week's baseline; returns this week's."""
+    gw = gateway_state(ctx.cfg)
+    mem = gw["memory_bytes"]
     prev = load_state(ctx.cfg, "weekly.json")
     if prev and prev.get("memory_bytes"):
         growth = (mem - prev["memory_bytes"]) / prev["memory_bytes"]
         ctx.add("resource usage trend", "WARN" if growth > 0.25 else "PASS",
                 f"memory {mem // 1048576} MB vs {prev['memory_bytes'] // 1048576} MB on {prev['at']} ({growth:+.0%}); "
-                f"restarts {props.get('NRestarts', '?')}")
+                f"restarts {gw['restarts']}")
     else:
         ctx.add("resource usage trend", "WARN", f"first run: baseline {mem // 1048576} MB recorded, trend from next week")
     return mem
@@ -197,10 +214,23 @@ def backup_integrity(ctx):
 def dependencies(ctx):
     """`npm audit` of the installed package and its version against the registry's latest."""
     cfg = ctx.cfg
-    pkg_dir = os.path.realpath(os.path.join(os.path.dirname(cfg["cli"]), "..", ".."))
-    npm = os.path.join(cfg["node_bin_dir"], "npm")
-    npm_env = dict(os.environ, PATH=cfg["node_bin_dir"] + ":/usr/bin:/bin", NODE_EXTRA_CA_CERTS=cfg.get("ca_bundle", ""))
-    _rc, out, err = run([npm, "audit", "--omit=dev", "--json", "--prefix", pkg_dir], timeout=180, env=npm_env)
+    registry = cfg.get("registry", "https://registry.npmjs.org/")
+    if cfg.get("container"):
+        # the image's own npm and install (its recipe runs npm install --prefix /opt/openclaw); the root file system is
+        # read-only, so npm's cache goes to the container's /tmp
+        pkg_dir, installed = "/opt/openclaw", cfg.get("version", "?")
+
+        def npm(*args, timeout):
+            return run(container_exec_argv(cfg["engine"], cfg["container"], ["npm", *args, "--cache", "/tmp/.npm"]),
+                       timeout=timeout)
+    else:
+        pkg_dir = os.path.realpath(os.path.join(os.path.dirname(cfg["cli"]), "..", ".."))
+        installed = os.path.basename(pkg_dir)
+        npm_env = dict(os.environ, PATH=cfg["node_bin_dir"] + ":/usr/bin:/bin", NODE_EXTRA_CA_CERTS=cfg.get("ca_bundle", ""))
+
+        def npm(*args, timeout):
+            return run([os.path.join(cfg["node_bin_dir"], "npm"), *args], timeout=timeout, env=npm_env)
+    _rc, out, err = npm("audit", "--omit=dev", "--json", "--prefix", pkg_dir, timeout=180)
     report = parse_json(out)
     try:
         vul = report["metadata"]["vulnerabilities"]
@@ -211,9 +241,7 @@ def dependencies(ctx):
         reason = (report.get("message") if isinstance(report, dict) else None) or err.strip() or repr(exc)
         ctx.add("dependency security scan", "WARN", f"npm audit gave no report: {str(reason)[:200]}")
 
-    installed = os.path.basename(pkg_dir)
-    rc, out, err = run([npm, "view", "openclaw", "version", "--registry",
-                        cfg.get("registry", "https://registry.npmjs.org/")], timeout=60, env=npm_env)
+    rc, out, err = npm("view", "openclaw", "version", "--registry", registry, timeout=60)
     latest = out.strip()
     if rc != 0 or not latest:
         ctx.add("version drift", "WARN", f"registry not reachable: {err.strip()[-200:]}")

@@ -24,7 +24,18 @@ import time
 # module_utils/openclaw_host.py (service control, cgroup accounting, probes, the CLI as the service owner) and
 # module_utils/openclaw_redact.py (the masking rules that logs.yml applies too), shipped beside this script by
 # diagnose.yml (on PYTHONPATH)
-from openclaw_host import SYSTEM_PATH, as_owner, gateway_env, http_json, parse_show, systemctl_argv, unit_usage
+from openclaw_host import (
+    SYSTEM_PATH,
+    as_owner,
+    container_exec_argv,
+    gateway_env,
+    http_json,
+    parse_show,
+    process_stats,
+    process_tree,
+    systemctl_argv,
+    unit_usage,
+)
 from openclaw_host import run as run_argv
 from openclaw_redact import mask_json, read_secrets, redact_line, redact_text
 
@@ -196,14 +207,29 @@ def launchd_service(a, b, facts):
 
 
 def compose_service(a, b, facts):
+    """The container's inspect and log tail; its memory over the container's process tree (it has no unit cgroup
+    here: returns None)."""
     _rc, out = run([a.compose_engine, "inspect", a.compose_container])
     b.save("service-status.txt", out)
     info = first_json(out.lstrip("[ \n")) or {}
     st = info.get("State", {}) if isinstance(info, dict) else {}
     facts.update(active_state=st.get("Status", "absent"), exit_status=str(st.get("ExitCode", "")),
                  main_pid=int(st.get("Pid") or 0), restarts=int(info.get("RestartCount") or 0) if info else 0)
+    facts["memory_bytes"] = process_stats(process_tree(facts["main_pid"]))["memory_bytes"]
     b.save("journal.txt", run([a.compose_engine, "logs", "--tail", str(a.lines), a.compose_container])[1])
-    return ""
+    return None
+
+
+def gateway_runtime(a, env):
+    """`runtime(argv, timeout)`: a command of the gateway's runtime (node, openclaw) run where the gateway runs: inside
+    a compose gateway's container (its user, config and state), else on the host as the service owner with its
+    environment."""
+    if a.manager == "compose":
+        return lambda argv, timeout=60: run(container_exec_argv(a.compose_engine, a.compose_container, argv),
+                                            timeout=timeout)
+    paths = {"node": a.node_bin_dir + "/node", "openclaw": a.cli}
+    return lambda argv, timeout=60: run([paths.get(argv[0], argv[0]), *argv[1:]], env=env, user=a.owner,
+                                        timeout=timeout)
 
 
 def gateway_view(a, b, facts, env):
@@ -215,14 +241,15 @@ def gateway_view(a, b, facts, env):
     b.save("sockets.txt", sockets)
     owner = re.search(r'users:\(\("([^"]+)"', sockets)
     facts["port_owner"] = owner.group(1) if owner else ""
-    versions = [f"node: {run([a.node_bin_dir + '/node', '--version'])[1].strip()}",
-                f"openclaw: {run([a.cli, '--version'], env=env, user=a.owner, timeout=60)[1].strip()}",
+    runtime = gateway_runtime(a, env)
+    versions = [f"node: {runtime(['node', '--version'])[1].strip()}",
+                f"openclaw: {runtime(['openclaw', '--version'])[1].strip()}",
                 f"os: {' '.join(os.uname())}"]
     b.save("versions.txt", "\n".join(versions))
-    rc, out = run([a.cli, "config", "validate", "--json"], env=env, user=a.owner, timeout=120)
+    rc, out = runtime(["openclaw", "config", "validate", "--json"], timeout=120)
     b.save("config-validate.json", json.dumps(first_json(out) or {"rc": rc, "output": out}, indent=2))
     facts["config_valid"] = rc == 0
-    rc, out = run([a.cli, "doctor", "--lint", "--json"], env=env, user=a.owner, timeout=180)
+    rc, out = runtime(["openclaw", "doctor", "--lint", "--json"], timeout=180)
     lint = first_json(out)
     b.save("doctor-lint.json", json.dumps(lint or {"rc": rc, "output": out}, indent=2))
     facts["lint_findings"] = [f"{x.get('severity')}: {x.get('checkId')}" for x in (lint or {}).get("findings", [])
@@ -244,7 +271,8 @@ def probes_and_resources(a, b, facts, control_group):
     facts["ready"] = probes["/readyz"][0] == 200 and ready_body.get("ready") is True
     facts["failing"] = [str(x) for x in ready_body.get("failing", [])] if isinstance(ready_body, dict) else []
     facts["channels_down"] = [x for x in facts["failing"] if "channel" in x]
-    facts["memory_bytes"] = unit_usage(control_group)["memory_bytes"]
+    if control_group is not None:  # compose measured its container's processes already
+        facts["memory_bytes"] = unit_usage(control_group)["memory_bytes"]
     b.save("disk.txt", run(["df", "-hP", a.state_dir or "/", "/tmp", "/var/log"])[1])
     _rc, dfp = run(["df", "-P", a.state_dir or "/"])
     pct = re.search(r"(\d+)%", dfp.splitlines()[-1]) if dfp.strip() else None
@@ -258,7 +286,8 @@ SERVICE = {"systemd": systemd_service, "launchd": launchd_service}
 def main():
     a = parse_args()
     b = Bundle(a.host)
-    home = pwd.getpwnam(a.owner).pw_dir if a.owner else "/root"
+    # a compose gateway's owner is the container's uid (no account on the host; its CLI runs inside the container)
+    home = pwd.getpwnam(a.owner).pw_dir if a.owner and a.manager != "compose" else "/root"
     env = dict(gateway_env(a.node_bin_dir, a.config_path, a.state_dir, home), NO_COLOR="1", LANG="C.UTF-8")
     env.setdefault("PATH", SYSTEM_PATH)
     facts = {"port": a.port, "active_state": "unknown", "exit_status": "", "restarts": 0, "main_pid": 0}

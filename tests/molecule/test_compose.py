@@ -7,7 +7,8 @@ policy (molecule/compose/verify.yml); `--check --diff` must predict no change; h
 healthy with its memory; a foreign listener on the gateway port and a version pin that differs from the running
 image both fail preflight without changing anything; service.yml operations; backup and restore of the state volume;
 token rotation without a restart; upgrade and rollback (a real failing upgrade rolled back to the old image and state,
-a successful one, rollback.yml); then the project is removed.
+a successful one, rollback.yml); the daily checklist and a support bundle on that history; then the project is
+removed.
 
 It runs on the controller rather than inside a systemd test host because nested podman would need a privileged
 container; the gateway's port is a free one picked here, so it never meets another engineer's gateway."""
@@ -84,6 +85,7 @@ def test_compose_scenario():
         check_backup_and_restore(env, logs, inv)
         check_token_rotation(env, logs, inv)
         check_upgrade_and_rollback(env, logs, inv)
+        check_daily_checklist_and_diagnose(env, logs, inv)
     finally:
         molecule(["destroy", "-s", "compose"], logs / "compose-destroy.log", env)
     gone = subprocess.run(["podman", "container", "exists", "openclaw-mol-compose-gateway"], env=env)
@@ -346,3 +348,38 @@ def check_upgrade_and_rollback(env, logs, inv):
     rc, out = playbook(env, "rollback.yml", "-i", str(inv))
     assert rc != 0 and "was already rolled back. Nothing was changed." in " ".join(out.split()), out[-3000:]
     assert podman("inspect", "--format", "{{.State.Pid}}", container) == pid
+
+
+def check_daily_checklist_and_diagnose(env, logs, inv):
+    """check-daily.yml and diagnose.yml on the compose gateway after its history (backups, a restore, a token rotation,
+    a failed upgrade rolled back, an upgrade and an operator rollback; issue 17 item 4): the checklist has no FAIL,
+    the container is the gateway process and its processes the memory, the gateway's CLI answers inside the container
+    (channels counted); the support bundle holds the versions and the config check read inside the container, and
+    not the token."""
+    reports = logs / "compose-checks"
+    shutil.rmtree(reports, ignore_errors=True)
+    rc, out = playbook(env, "check-daily.yml", "-i", str(inv), "-e", f"openclaw_check_report_dir={reports}")
+    (logs / "compose-check-daily.log").write_text(out)
+    assert rc == 0, f"check-daily.yml failed on the compose gateway:\n{out[-4000:]}"
+    rows = {r["item"]: r for r in json.loads(next(reports.glob("daily-*.json")).read_text())["results"]}
+    assert all(r["status"] != "FAIL" for r in rows.values()), rows
+    assert rows["gateway process running"]["status"] == "PASS", rows
+    assert "container openclaw-mol-compose-gateway running" in rows["gateway process running"]["detail"], rows
+    assert rows["all configured channels connected"]["status"] == "PASS", rows  # `openclaw health --json` inside
+    memory = rows["memory within range"]
+    assert memory["status"] == "PASS" and int(memory["detail"].split()[0]) > 100, memory
+
+    bundles = logs / "compose-diagnose"
+    shutil.rmtree(bundles, ignore_errors=True)
+    rc, out = playbook(env, "diagnose.yml", "-i", str(inv), "-e", f"openclaw_diagnose_dir={bundles}")
+    (logs / "compose-diagnose.log").write_text(out)
+    assert rc == 0, f"diagnose.yml failed on the compose gateway:\n{out[-4000:]}"
+    bundle = next((bundles / "localhost").glob("openclaw-diagnose-*.tar.gz"))
+    token = (ROOT / ".cache" / "molecule-compose" / "project" / "secrets" / "gateway.token").read_text().strip()
+    with tarfile.open(bundle) as tf:
+        files = {Path(m.name).name: tf.extractfile(m).read().decode() for m in tf.getmembers() if m.isfile()}
+    assert token not in "".join(files.values())
+    assert "openclaw: OpenClaw 2026.9.5" in files["versions.txt"], files["versions.txt"]  # the container's CLI
+    assert '"valid": true' in files["config-validate.json"], files["config-validate.json"][:500]
+    summary = json.loads(files["summary.json"])
+    assert summary["class"] != "P0" and summary["facts"]["live"] and summary["facts"]["memory_bytes"] > 100 << 20, summary
