@@ -56,6 +56,7 @@ options:
         (C(POST /api/v1/admin/rpc), bearer token from O(token_file), milliseconds). When that route is not registered
         (plugin disabled) it falls back to C(openclaw health --json) through the installed CLI (about 4 s of Node.js
         start-up), which reads the token through the config's file SecretRef. RV(deep_source) says which answered.
+      - With O(container) set, that CLI runs inside the container (C(<engine> exec)), with the container's config.
       - A configured channel that is not connected makes the gateway unhealthy.
     type: bool
     default: false

@@ -6,6 +6,7 @@ reports with (`msg`) and the tail of the gateway's log.
 """
 
 from ansible.module_utils.openclaw_gateway_control import gateway_service
+from ansible.module_utils.openclaw_host import container_exec_argv
 from ansible.module_utils.openclaw_probe import deep_health_fast, tail_file, wait_for
 from ansible.module_utils.openclaw_service import (
     cgroup_pids,
@@ -41,8 +42,11 @@ def run_deep(module, p):
         env["OPENCLAW_CONFIG_PATH"] = p["config_path"]
     if p["state_dir"]:
         env["OPENCLAW_STATE_DIR"] = p["state_dir"]
-    return deep_health_fast(module, p["cli"], env, run_as=p["run_as"], timeout_ms=p["deep_timeout"] * 1000,
-                            port=p["port"], token_file=p["token_file"], host=p["host"])
+    # compose: the image's CLI inside the container (the host has none), with the container's config and state
+    inside = container_exec_argv(p["engine"], p["container"], ["openclaw"]) if p["container"] else None
+    return deep_health_fast(module, p["cli"], env if not inside else {}, run_as=p["run_as"],
+                            timeout_ms=p["deep_timeout"] * 1000, port=p["port"], token_file=p["token_file"],
+                            host=p["host"], cli_argv=inside)
 
 
 def add_container(module, p, summary):

@@ -147,9 +147,11 @@ def summarize_health(data):
     )
 
 
-def deep_health_fast(module, cli, env, run_as=None, timeout_ms=10000, port=None, token_file=None, host="127.0.0.1"):
-    """Deep check through the gateway's health RPC when it answers, else through the CLI.
-    Returns (summary or None, error or None); the summary says which path answered (`deep_source`)."""
+def deep_health_fast(module, cli, env, run_as=None, timeout_ms=10000, port=None, token_file=None, host="127.0.0.1",
+                     cli_argv=None):
+    """Deep check through the gateway's health RPC when it answers, else through the CLI (`cli_argv`, when given,
+    runs it elsewhere: a compose gateway's inside its container). Returns (summary or None, error or None); the
+    summary says which path answered (`deep_source`)."""
     if port and token_file:
         try:
             with open(token_file) as fh:
@@ -162,20 +164,21 @@ def deep_health_fast(module, cli, env, run_as=None, timeout_ms=10000, port=None,
                 return dict(summarize_health(payload), deep_source="rpc"), None
             if not route_missing:
                 return None, f"deep check (health RPC) failed: {rpc_error}"
-    summary, error = deep_health(module, cli, env, run_as=run_as, timeout_ms=timeout_ms)
+    summary, error = deep_health(module, cli, env, run_as=run_as, timeout_ms=timeout_ms, cli_argv=cli_argv)
     if summary is not None:
         summary["deep_source"] = "cli"
     return summary, error
 
 
-def deep_health(module, cli, env, run_as=None, timeout_ms=10000):
+def deep_health(module, cli, env, run_as=None, timeout_ms=10000, cli_argv=None):
     """Authenticated deep check through the installed CLI (`openclaw health --json`).
 
     The CLI reads the token through the config's file SecretRef; running it as the service
-    owner keeps any file it touches owned correctly. Returns (summary or None, error or None).
+    owner keeps any file it touches owned correctly. `cli_argv` replaces `[cli]` run as the owner (a compose
+    gateway's CLI inside its container). Returns (summary or None, error or None).
     """
-    argv = [cli, "health", "--json", "--timeout", str(int(timeout_ms))]
-    argv = owner_argv(module, argv, run_as)
+    args = ["health", "--json", "--timeout", str(int(timeout_ms))]
+    argv = list(cli_argv) + args if cli_argv else owner_argv(module, [cli, *args], run_as)
     rc, out, err = module.run_command(argv, environ_update=env)
     try:
         data = json.loads(out) if out.strip() else None

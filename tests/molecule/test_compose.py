@@ -124,6 +124,7 @@ def check_health(env, logs, inv):
     row = json.loads((report / "health.json").read_text())["hosts"][0]
     assert row["healthy"] and row["live"] and row["ready"], row
     assert row["version"] == "2026.9.6", row
+    assert row["channels"] == "0/0", row  # the deep check answered (none configured), not "?/?"
     assert row["memory_mb"] > 100, row  # the gateway's processes inside the container (~0.8 GB idle)
     assert isinstance(row["restarts"], int), row
 

@@ -35,6 +35,14 @@ def test_deep_check_runs_as_the_service_owner_with_a_timeout():
     assert env == {"OPENCLAW_STATE_DIR": "/s"}
 
 
+def test_a_compose_gateways_deep_check_runs_its_cli_inside_the_container():
+    mod = FakeModule(0, json.dumps({"ok": True, "channels": {}, "sessions": {"count": 0}, "agents": [{}]}))
+    summary, error = deep_health(mod, "/no/host/cli", {}, run_as="1000",
+                                 cli_argv=["podman", "exec", "openclaw-gateway", "openclaw"])
+    assert error is None and summary["sessions"] == 0
+    assert mod.calls[0][0][:5] == ["podman", "exec", "openclaw-gateway", "openclaw", "health"]  # no runuser, no host CLI
+
+
 def test_channels_connected_and_disconnected():
     health = {"channels": {"telegram": {"configured": True, "probe": {"ok": True}},
                            "whatsapp": {"configured": True, "connected": False, "healthState": "disconnected"},
