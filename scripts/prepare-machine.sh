@@ -22,3 +22,11 @@ if ((${#missing[@]})); then
 else
   echo "prepare-machine: all machine packages present"
 fi
+
+# Rootless podman (tests/integration/test_compose_rootless.py) needs /dev/net/tun for its slirp4netns network. Debian
+# makes it 0666; this sandbox's is 0600 (root only), so rootless containers could not publish a port.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  echo "prepare-machine: /dev/net/tun -> 0666 (Debian's default; rootless podman's network needs it)"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO chmod 0666 /dev/net/tun
+fi
