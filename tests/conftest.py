@@ -25,10 +25,10 @@ ansible.module_utils.__path__.append(str(ROOT / "module_utils"))
 # at once and the short ones fill in around them.
 PER_TEST_GROUPS = {"test_scenarios.py", "test_service_ops.py", "test_production_path.py"}
 GROUP_SECONDS = {
-    "test_scenarios[default]": 670, "test_service_ops[user]": 590, "test_service_ops[system]": 590,
-    "test_upgrade": 580, "test_production_path[nopasswd]": 480, "test_production_path[password]": 350,
-    "test_compose": 480, "test_compose_rootless": 250, "test_scenarios[user-scope]": 270, "test_distribution": 270,
-    "test_scenarios[hardened]": 220, "test_oldest": 150, "test_collection_sanity": 90, "test_cli": 90,
+    "test_upgrade": 690, "test_compose": 570, "test_scenarios[default]": 560, "test_production_path[nopasswd]": 560,
+    "test_service_ops[system]": 490, "test_service_ops[user]": 480, "test_scenarios[user-scope]": 400,
+    "test_production_path[password]": 360, "test_distribution": 280, "test_scenarios[hardened]": 280,
+    "test_compose_rootless": 180, "test_oldest": 150, "test_cli": 110, "test_collection_sanity": 90,
     "test_alert_rules": 60, "test_preflight": 60, "test_backup": 60, "unit": 60,
 }
 

@@ -8,6 +8,7 @@ import tarfile
 import time
 
 import pytest
+import yaml
 from podman_host import BIN, ENV, ROOT, PodmanHost, playbook, sh
 
 TOKEN = "svc-ops-test-token-0123456789abcdef0123456789"
@@ -219,20 +220,41 @@ BAD_INPUTS = [
 ]
 
 
+def aliased_inventory(inv, path, bad):
+    """`inv` with its one host replaced by one alias per bad value (bad-0, bad-1, ...: the same host, reached the same
+    way), each alias carrying its value as a host variable: a playbook run checks every value at once (forks)."""
+    data = yaml.safe_load(inv.read_text())
+    data["openclaw"]["hosts"] = {f"bad-{i}": dict(values) for i, values in enumerate(bad)}
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def failure_of(out, alias):
+    """The text of `alias`'s failed task(s) in a playbook's output."""
+    blocks = re.findall(rf"fatal: \[{re.escape(alias)}\]: FAILED!.*?(?=\nfatal: \[|\nTASK \[|\nPLAY RECAP|\Z)", out, re.S)
+    return " ".join(" ".join(blocks).split())
+
+
 def check_bad_inputs_change_nothing(host, inv):
     """Every bad value in BAD_INPUTS fails with its message on this deployed host; the live files (units, timers,
     openclaw.json, logrotate, token, secrets, environment, host command, sudo rule) are byte-identical and the gateway
-    keeps its PID after each; one run with the good values afterwards changes nothing."""
+    keeps its PID after them; one run with the good values afterwards changes nothing. The values of one playbook run
+    together, each on an alias of the host (one playbook start instead of one per value)."""
     files = ("find /etc/systemd/system /etc/logrotate.d /etc/openclaw /etc/sudoers.d /home/alice/.config/systemd "
              "/home/alice/.config/openclaw /usr/local/bin/openclaw /home/alice/.openclaw/openclaw.json "
              "-type f 2>/dev/null | sort | xargs sha256sum")
     state = f"{files}; systemctl --user --machine=alice@ show -p MainPID --value openclaw-gateway.service"
     before = host.run(state).stdout
     assert "openclaw.json" in before and "openclaw-gateway.service" in before, before
-    for name, extra, message in BAD_INPUTS:
-        rc, out = run_playbook(inv, name, "-e", json.dumps(extra))
-        assert rc != 0 and message in " ".join(out.split()), (extra, out[-3000:])
-        assert host.run(state).stdout == before, f"{extra} changed a live file or the gateway"
+    for name in dict.fromkeys(n for n, _extra, _message in BAD_INPUTS):
+        cases = [(extra, message) for n, extra, message in BAD_INPUTS if n == name]
+        aliases = aliased_inventory(inv, inv.parent / f"bad-{name}", [extra for extra, _message in cases])
+        rc, out = run_playbook(aliases, name)
+        assert rc != 0, out[-3000:]
+        for i, (extra, message) in enumerate(cases):
+            assert message in failure_of(out, f"bad-{i}"), (extra, failure_of(out, f"bad-{i}")[-2000:] or out[-3000:])
+            assert re.search(rf"bad-{i}\s*:\s*ok=\d+\s+changed=0\s+unreachable=0\s+failed=1", out), (extra, out[-2000:])
+        assert host.run(state).stdout == before, f"a bad value for {name} changed a live file or the gateway"
     good = playbook(inv)
     assert good.returncode == 0 and re.search(rf"{host.name}\s*:\s*ok=\d+\s+changed=0\s", good.stdout), good.stdout[-4000:]
     assert host.run(state).stdout == before
