@@ -83,8 +83,10 @@ def check_health(module):
     """The module's result: healthy, the probe summary, process figures, deep-check counts; `msg` and `log_tail`
     when unhealthy."""
     p = module.params
-    # waiting on a unit that failed, or a container that refused its state, ends early with the reason
-    supervisor = gateway_service(module, p) if p["wait"] and (p["container"] or p["unit"]) else None
+    # waiting on a unit that failed, or a container that refused its state, ends early with the reason (a unit only
+    # where systemctl exists: not on macOS)
+    askable = p["container"] or (p["unit"] and module.get_bin_path("systemctl"))
+    supervisor = gateway_service(module, p) if p["wait"] and askable else None
     summary = wait_for(module, p["host"], p["port"], p["timeout"], wait_timeout=p["wait_timeout"] if p["wait"] else 0,
                        interval=p["interval"], expect_version=p["expect_version"],
                        gave_up=supervisor.gave_up if supervisor else None)
