@@ -11,7 +11,15 @@ import pwd
 import shlex
 import threading
 
-from ansible.module_utils.openclaw_host import GATEWAY_PORT, ReadinessWindow, gate, parse_show, poll_readiness, systemctl_argv
+from ansible.module_utils.openclaw_host import (
+    GATEWAY_PORT,
+    ReadinessWindow,
+    container_show,
+    gate,
+    parse_show,
+    poll_readiness,
+    systemctl_argv,
+)
 from ansible.module_utils.openclaw_probe import fetch_json, wait_for
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import Request
@@ -171,18 +179,15 @@ class ContainerService(_Supervised):
         restarted, or it is caught exited 78 (the gateway refused its config or state), or it restarted
         CRASH_LOOP_RESTARTS times since the wait began (a restart policy repeating a refusal: a running container
         shows no exit code, and its exited moments are too short to catch reliably)."""
-        rc, out = self.run("inspect", "--format",
-                           "{{.State.Status}} {{.State.ExitCode}} {{.State.Restarting}} {{.RestartCount}}",
-                           self.container, check=False)
-        fields = out.split() if rc == 0 else []
-        if len(fields) != 4 or not fields[3].isdigit():
+        c = container_show(self.engine, self.container, runner=self.m.run_command)
+        if not c:
             return None
-        status, code, restarting, restarts = fields[0], fields[1], fields[2], int(fields[3])
+        status, code, restarts = c["status"], c["exit_code"], c["restarts"]
         if self.restarts_at_start is None:
             self.restarts_at_start = restarts
         looping = restarts - self.restarts_at_start >= CRASH_LOOP_RESTARTS
         stopped = status != "running" and (code == REFUSED_STARTUP or (
-            status in ("exited", "dead") and code != "0" and restarting != "true"))
+            status in ("exited", "dead") and code != "0" and not c["restarting"]))
         if not (looping or stopped):
             return None
         _rc, logs = self.run("logs", "--tail", "4", self.container, check=False)

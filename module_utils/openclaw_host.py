@@ -60,8 +60,8 @@ def unit_show(unit, properties, scope="system", user=None, runner=None):
 
 # --- a compose gateway's container ----------------------------------------------------------------------------------
 def container_show(engine, container, runner=None):
-    """pid, status and restarts of a container from `<engine> container inspect` ({} when the engine or the
-    container is missing). `runner` as for unit_show."""
+    """pid, status, restarts, last exit code and whether the engine is restarting it, from `<engine> container
+    inspect` ({} when the engine or the container is missing). `runner` as for unit_show."""
     res = (runner or run)([engine, "container", "inspect", container])
     data = parse_json(res[1]) if res[0] == 0 else None
     if isinstance(data, list):
@@ -70,7 +70,8 @@ def container_show(engine, container, runner=None):
         return {}
     state = data.get("State") or {}
     return dict(pid=int(state.get("Pid") or 0), status=str(state.get("Status") or "unknown"),
-                restarts=int(data.get("RestartCount") or 0))
+                restarts=int(data.get("RestartCount") or 0), exit_code=str(state.get("ExitCode", "")),
+                restarting=bool(state.get("Restarting")))
 
 
 def container_exec_argv(engine, container, argv):

@@ -51,7 +51,8 @@ def run_json(module, argv):
 
 def container_properties(module, engine, container):
     """State of a container from `<engine> container inspect` ({} when the engine or the container is missing)."""
-    return container_show(engine, container, runner=module.run_command)
+    shown = container_show(engine, container, runner=module.run_command)
+    return {k: shown[k] for k in ("pid", "status", "restarts")} if shown else {}
 
 
 def container_startupz(module, engine, container, port, timeout=10):

@@ -1,3 +1,5 @@
+import json
+
 from ansible.module_utils.openclaw_gateway_control import parse_unit_environment
 
 
@@ -41,9 +43,21 @@ def test_a_container_is_stopped_and_started_with_its_engine():
     assert isinstance(unit, Service)
 
 
+INSPECT = ("podman", "container", "inspect")
+
+
+def inspected(state):
+    """`<engine> container inspect` JSON for "status exit-code restarting [restart-count]"."""
+    status, code, restarting, *restarts = state.split()
+    doc = {"State": {"Status": status, "ExitCode": int(code), "Restarting": restarting == "true", "Pid": 0}}
+    if restarts:
+        doc["RestartCount"] = int(restarts[0])
+    return (0, json.dumps([doc]), "")
+
+
 def test_a_container_that_exited_with_an_error_gives_up_with_its_last_log_lines():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
-    m = FakeModule({("podman", "inspect"): (0, "exited 78 false 0\n", ""),
+    m = FakeModule({INSPECT: inspected("exited 78 false 0"),
                     ("podman", "logs"): (0, "starting\nstate was written by a newer openclaw\n", "")})
     reason = ContainerService(m, "podman", "openclaw-gateway").gave_up()
     assert reason.startswith("openclaw-gateway exited with status 78") and "newer openclaw" in reason
@@ -52,25 +66,25 @@ def test_a_container_that_exited_with_an_error_gives_up_with_its_last_log_lines(
 def test_a_running_or_restarting_container_has_not_given_up():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
     for state in ("running 0 false 0", "exited 1 true 0", "exited 0 false 0", "running 0 false"):
-        m = FakeModule({("podman", "inspect"): (0, state, "")})
+        m = FakeModule({INSPECT: inspected(state)})
         assert ContainerService(m, "podman", "openclaw-gateway").gave_up() is None, state
 
 
 def test_a_container_caught_exited_78_between_restarts_gives_up():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
     # its restart policy would only repeat the refusal
-    m = FakeModule({("podman", "inspect"): (0, "exited 78 true 3", ""), ("podman", "logs"): (0, "", "")})
+    m = FakeModule({INSPECT: inspected("exited 78 true 3"), ("podman", "logs"): (0, "", "")})
     assert ContainerService(m, "podman", "gw").gave_up() == "gw exited with status 78"
 
 
 def test_a_crash_loop_gives_up_after_two_restarts_during_the_wait():
     from ansible.module_utils.openclaw_gateway_control import ContainerService
-    answers = {("podman", "inspect"): (0, "running 0 false 5", ""), ("podman", "logs"): (0, "refused\n", "")}
+    answers = {INSPECT: inspected("running 0 false 5"), ("podman", "logs"): (0, "refused\n", "")}
     svc = ContainerService(FakeModule(answers), "podman", "gw")
     assert svc.gave_up() is None  # the count when the wait begins (5) is the baseline
-    answers[("podman", "inspect")] = (0, "running 0 false 6", "")
+    answers[INSPECT] = inspected("running 0 false 6")
     assert svc.gave_up() is None
-    answers[("podman", "inspect")] = (0, "running 0 false 7", "")
+    answers[INSPECT] = inspected("running 0 false 7")
     assert svc.gave_up() == "gw restarted 2 times without becoming ready: refused"
 
 
